@@ -1,0 +1,89 @@
+//! rylie-ops: the operator's command line. Every command prints what it did; machine-readable
+//! output is JSON on stdout, progress and problems go to stderr.
+
+mod bench;
+mod seed;
+
+use std::{path::PathBuf, process::ExitCode, time::Duration};
+
+use clap::{Parser, Subcommand};
+use rylie_store::{
+    ConnectSettings,
+    migrate::{self, MigrationSet, Mode},
+};
+
+#[derive(Debug, Parser)]
+#[command(name = "rylie-ops", version, about = "Operate a Rylie installation: migrations, demo data, benchmarks")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Apply pending database migrations (the same runner as the db-migrate function).
+    Migrate {
+        /// Connection URL of the schema owner.
+        #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
+        database_url: String,
+        /// Validate, then print what would be applied; change nothing.
+        #[arg(long, conflicts_with = "validate_only")]
+        dry_run: bool,
+        /// Check migration files and the checksums of applied migrations; change nothing.
+        #[arg(long)]
+        validate_only: bool,
+        /// Read migrations from this folder instead of those built into the binary.
+        #[arg(long)]
+        dir: Option<PathBuf>,
+        /// How long to wait for another runner holding the migration lock.
+        #[arg(long, default_value = "120")]
+        lock_wait_secs: u64,
+    },
+    /// Create (or refresh) the demo dealership with a persona and a small inventory.
+    SeedDemo {
+        #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
+        database_url: String,
+    },
+    /// Measure the platform's speed; prints figures.
+    #[command(subcommand)]
+    Bench(bench::Bench),
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    rylie_app::telemetry::init(rylie_app::config::LogFormat::Text);
+    match run(Cli::parse()).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> Result<(), rylie_app::BoxError> {
+    match cli.command {
+        Command::Migrate { database_url, dry_run, validate_only, dir, lock_wait_secs } => {
+            let mode = match (dry_run, validate_only) {
+                (true, _) => Mode::DryRun,
+                (_, true) => Mode::ValidateOnly,
+                _ => Mode::Apply,
+            };
+            let set = match dir {
+                Some(dir) => MigrationSet::from_dir(&dir)?,
+                None => MigrationSet::embedded()?,
+            };
+            let mut client = ConnectSettings::from_url(&database_url)?.connect().await?;
+            let report = migrate::run(&mut client, &set, mode, Duration::from_secs(lock_wait_secs)).await?;
+            println!("{}", serde_json::to_string_pretty(&report)?);
+            Ok(())
+        }
+        Command::SeedDemo { database_url } => {
+            let client = ConnectSettings::from_url(&database_url)?.connect().await?;
+            let summary = seed::demo(&client).await?;
+            println!("{}", serde_json::to_string_pretty(&summary)?);
+            Ok(())
+        }
+        Command::Bench(bench) => bench::run(bench).await,
+    }
+}

@@ -1,0 +1,185 @@
+//! Typed configuration, read once at cold start from the environment.
+//!
+//! Every problem names the variable: a function that cannot start says which setting to fix.
+
+use std::fmt;
+
+use rylie_store::SslMode;
+
+/// Where the function runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Environment {
+    Local,
+    Staging,
+    Production,
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LogFormat {
+    /// One JSON object per line: what CloudWatch Logs Insights queries.
+    Json,
+    /// Human-readable, for a terminal.
+    #[default]
+    Text,
+}
+
+/// How to reach PostgreSQL.
+#[derive(Clone, PartialEq, Eq)]
+pub enum DatabaseSource {
+    /// `DATABASE_URL`: local runs and tests.
+    Url(String),
+    /// `DATABASE_SECRET_ARN`: an RDS-format secret; `DATABASE_HOST` (the RDS Proxy endpoint)
+    /// replaces the secret's host.
+    Secret { arn: String, host: Option<String>, ssl: SslMode },
+}
+
+impl fmt::Debug for DatabaseSource {
+    // A URL can carry a password: never print it.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DatabaseSource::Url(_) => f.write_str("Url(..)"),
+            DatabaseSource::Secret { arn, host, ssl } => f
+                .debug_struct("Secret")
+                .field("arn", arn)
+                .field("host", host)
+                .field("ssl", ssl)
+                .finish(),
+        }
+    }
+}
+
+/// The configuration of one function instance.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub function: String,
+    pub environment: Environment,
+    pub log_format: LogFormat,
+    pub database: DatabaseSource,
+}
+
+/// A configuration problem, naming the variable.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("configuration: {variable} {problem}")]
+pub struct ConfigError {
+    pub variable: &'static str,
+    pub problem: String,
+}
+
+impl Config {
+    /// Reads the process environment.
+    pub fn from_env(function: &str) -> Result<Self, ConfigError> {
+        Self::from_lookup(function, |name| std::env::var(name).ok())
+    }
+
+    /// Reads configuration through `lookup` (the environment in production, a map in tests).
+    pub fn from_lookup(function: &str, lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let get = |name: &str| lookup(name).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+        let environment = match get("RYLIE_ENV").as_deref() {
+            None | Some("local") => Environment::Local,
+            Some("staging") => Environment::Staging,
+            Some("production") => Environment::Production,
+            Some(other) => {
+                return Err(ConfigError {
+                    variable: "RYLIE_ENV",
+                    problem: format!("is {other:?}; expected local, staging or production"),
+                });
+            }
+        };
+        // Lambda's advanced logging controls set AWS_LAMBDA_LOG_FORMAT; RYLIE_LOG_FORMAT wins.
+        let log_format = match get("RYLIE_LOG_FORMAT").or_else(|| get("AWS_LAMBDA_LOG_FORMAT")) {
+            None => LogFormat::Text,
+            Some(value) if value.eq_ignore_ascii_case("json") => LogFormat::Json,
+            Some(value) if value.eq_ignore_ascii_case("text") => LogFormat::Text,
+            Some(other) => {
+                return Err(ConfigError {
+                    variable: "RYLIE_LOG_FORMAT",
+                    problem: format!("is {other:?}; expected json or text"),
+                });
+            }
+        };
+        let database = match (get("DATABASE_URL"), get("DATABASE_SECRET_ARN")) {
+            (Some(url), _) => DatabaseSource::Url(url),
+            (None, Some(arn)) => {
+                let ssl = match get("DATABASE_SSLMODE") {
+                    None => SslMode::Require,
+                    Some(mode) => mode.parse().map_err(|e: rylie_store::StoreError| ConfigError {
+                        variable: "DATABASE_SSLMODE",
+                        problem: e.to_string(),
+                    })?,
+                };
+                DatabaseSource::Secret { arn, host: get("DATABASE_HOST"), ssl }
+            }
+            (None, None) => {
+                return Err(ConfigError {
+                    variable: "DATABASE_URL",
+                    problem: "is not set (nor DATABASE_SECRET_ARN): set a postgres:// URL, or the ARN of an RDS-format secret"
+                        .to_owned(),
+                });
+            }
+        };
+        let function = get("AWS_LAMBDA_FUNCTION_NAME").unwrap_or_else(|| function.to_owned());
+        Ok(Self { function, environment, log_format, database })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+
+    fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let map: HashMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        Config::from_lookup("api-health", |name| map.get(name).cloned())
+    }
+
+    #[test]
+    fn a_missing_database_setting_names_the_variable() {
+        let error = config(&[]).unwrap_err();
+        assert_eq!(error.variable, "DATABASE_URL");
+        assert!(error.to_string().starts_with("configuration: DATABASE_URL is not set"), "{error}");
+    }
+
+    #[test]
+    fn a_malformed_value_names_the_variable_and_the_value() {
+        let error = config(&[("DATABASE_URL", "postgres://x"), ("RYLIE_ENV", "prod")]).unwrap_err();
+        assert_eq!(error.variable, "RYLIE_ENV");
+        assert!(error.problem.contains("\"prod\""));
+
+        let error = config(&[("DATABASE_SECRET_ARN", "arn:x"), ("DATABASE_SSLMODE", "sometimes")]).unwrap_err();
+        assert_eq!(error.variable, "DATABASE_SSLMODE");
+
+        let error = config(&[("DATABASE_URL", "postgres://x"), ("AWS_LAMBDA_LOG_FORMAT", "xml")]).unwrap_err();
+        assert_eq!(error.variable, "RYLIE_LOG_FORMAT");
+    }
+
+    #[test]
+    fn lambda_settings_are_picked_up() {
+        let config = config(&[
+            ("DATABASE_SECRET_ARN", "arn:aws:secretsmanager:us-east-1:000000000000:secret:db"),
+            ("DATABASE_HOST", "proxy.example"),
+            ("AWS_LAMBDA_LOG_FORMAT", "JSON"),
+            ("AWS_LAMBDA_FUNCTION_NAME", "rylie-staging-ApiHealthFunction"),
+            ("RYLIE_ENV", "staging"),
+        ])
+        .unwrap();
+        assert_eq!(config.log_format, LogFormat::Json);
+        assert_eq!(config.environment, Environment::Staging);
+        assert_eq!(config.function, "rylie-staging-ApiHealthFunction");
+        assert_eq!(
+            config.database,
+            DatabaseSource::Secret {
+                arn: "arn:aws:secretsmanager:us-east-1:000000000000:secret:db".into(),
+                host: Some("proxy.example".into()),
+                ssl: SslMode::Require
+            }
+        );
+    }
+
+    #[test]
+    fn the_url_is_never_printed() {
+        let config = config(&[("DATABASE_URL", "postgres://u:hunter2@h/db")]).unwrap();
+        assert!(!format!("{config:?}").contains("hunter2"));
+    }
+}

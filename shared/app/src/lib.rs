@@ -1,0 +1,28 @@
+//! rylie-app: the use cases, and the handlers that the functions in functions/ call.
+//!
+//! A function's `main` is a few lines: [`start`] initialises tracing, reads the [`Config`]
+//! and builds the [`State`] once per container, then hands each event to a handler here.
+//! Because every handler lives in this crate, tests call them in-process with real events.
+
+pub mod config;
+pub mod http;
+pub mod migrate;
+pub mod state;
+pub mod telemetry;
+
+pub use config::{Config, ConfigError};
+pub use lambda_runtime;
+pub use state::State;
+
+/// The error type a function's `main` returns.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// Cold start: tracing, configuration and state, in that order, so a configuration error is
+/// logged in the function's log format before the container exits.
+pub async fn start(function: &'static str) -> Result<State, BoxError> {
+    let config = Config::from_env(function);
+    telemetry::init(config.as_ref().map(|c| c.log_format).unwrap_or_default());
+    let config = config.inspect_err(|error| tracing::error!(%error, "configuration error"))?;
+    let state = State::init(config).await.inspect_err(|error| tracing::error!(%error, "init failed"))?;
+    Ok(state)
+}

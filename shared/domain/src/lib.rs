@@ -1,0 +1,11 @@
+//! rylie-domain: the types and rules of the product, with no I/O and no async, so they are
+//! tested in microseconds and can be fuzzed.
+//!
+//! Values from outside (HTTP bodies, feeds, mail) are parsed into these types at the edge;
+//! code past the edge never re-checks them.
+
+pub mod dealership;
+pub mod vin;
+
+pub use dealership::{DealershipId, Subdomain};
+pub use vin::Vin;

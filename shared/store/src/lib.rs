@@ -1,0 +1,71 @@
+//! rylie-store: PostgreSQL, the system of record.
+//!
+//! Three jobs live here: reaching the database from a Lambda container ([`Db`], [`connect`]),
+//! keeping its schema current ([`migrate`]), and the queries the use cases need.
+//!
+//! # Statement strategy (RDS Proxy)
+//!
+//! Functions reach PostgreSQL through RDS Proxy, which multiplexes many client connections
+//! over few database connections between transactions, unless a session is *pinned* to one
+//! backend by session state. tokio-postgres offers three ways to run a parameterised query:
+//!
+//! * `Client::query(sql, ..)` prepares a **named** statement (`s0`, `s1`, …), binds it, then
+//!   closes it: two round trips per query, and named statements are session state.
+//! * a statement prepared once and reused: one round trip, but the name lives in the session
+//!   for as long as the client does, which is exactly what pins a proxy session.
+//! * `Client::query_typed(sql, [(value, type)])` sends Parse/Bind/Execute for the **unnamed**
+//!   statement in one go: one round trip, nothing left behind in the session.
+//!
+//! We use `query_typed` (and `execute_typed`-style helpers built on it) for every query on a
+//! request path. `rylie-ops bench statements` measures the three side by side; the figures
+//! are in the README. Session settings are never changed with `SET`: per-transaction settings
+//! use `set_config(name, value, true)`, which ends with the transaction and does not pin.
+//! Migrations are the exception (advisory lock, DDL), and they run as their own function.
+
+pub mod connect;
+mod db;
+pub mod health;
+pub mod migrate;
+
+
+pub use connect::{ConnectSettings, SslMode};
+pub use db::{AsConnectionError, Db, is_connection_broken};
+pub use tokio_postgres::{Client, Error as PgError, types::Type};
+
+/// Errors of the store, each saying what it was doing.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database connection settings: {0}")]
+    Settings(String),
+    #[error("connecting to PostgreSQL at {target}: {source}")]
+    Connect {
+        target: String,
+        #[source]
+        source: tokio_postgres::Error,
+    },
+    #[error("{context}: {source}")]
+    Query {
+        context: &'static str,
+        #[source]
+        source: tokio_postgres::Error,
+    },
+    #[error(transparent)]
+    Migration(#[from] migrate::MigrationError),
+}
+
+impl StoreError {
+    /// Wraps a driver error with what we were doing when it happened.
+    pub fn query(context: &'static str) -> impl FnOnce(tokio_postgres::Error) -> StoreError {
+        move |source| StoreError::Query { context, source }
+    }
+
+    /// True when the error means the database could not be reached (as opposed to a query
+    /// that the database refused).
+    pub fn is_unavailable(&self) -> bool {
+        match self {
+            StoreError::Connect { .. } => true,
+            StoreError::Query { source, .. } => is_connection_broken(source),
+            _ => false,
+        }
+    }
+}
