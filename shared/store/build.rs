@@ -18,7 +18,10 @@ fn main() {
         println!("cargo:rerun-if-changed={}", file.display());
         let name = file.file_name().unwrap().to_str().unwrap();
         let path = fs::canonicalize(file).unwrap();
-        out.push_str(&format!("    ({name:?}, include_str!({:?})),\n", path.display().to_string()));
+        out.push_str(&format!(
+            "    ({name:?}, include_str!({:?})),\n",
+            path.display().to_string()
+        ));
     }
     out.push_str("];\n");
     let dest = PathBuf::from(env::var("OUT_DIR").unwrap()).join("embedded_migrations.rs");

@@ -13,7 +13,11 @@ use rylie_store::{
 };
 
 #[derive(Debug, Parser)]
-#[command(name = "rylie-ops", version, about = "Operate a Rylie installation: migrations, demo data, benchmarks")]
+#[command(
+    name = "rylie-ops",
+    version,
+    about = "Operate a Rylie installation: migrations, demo data, benchmarks"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -63,7 +67,13 @@ async fn main() -> ExitCode {
 
 async fn run(cli: Cli) -> Result<(), rylie_app::BoxError> {
     match cli.command {
-        Command::Migrate { database_url, dry_run, validate_only, dir, lock_wait_secs } => {
+        Command::Migrate {
+            database_url,
+            dry_run,
+            validate_only,
+            dir,
+            lock_wait_secs,
+        } => {
             let mode = match (dry_run, validate_only) {
                 (true, _) => Mode::DryRun,
                 (_, true) => Mode::ValidateOnly,
@@ -74,7 +84,8 @@ async fn run(cli: Cli) -> Result<(), rylie_app::BoxError> {
                 None => MigrationSet::embedded()?,
             };
             let mut client = ConnectSettings::from_url(&database_url)?.connect().await?;
-            let report = migrate::run(&mut client, &set, mode, Duration::from_secs(lock_wait_secs)).await?;
+            let report =
+                migrate::run(&mut client, &set, mode, Duration::from_secs(lock_wait_secs)).await?;
             println!("{}", serde_json::to_string_pretty(&report)?);
             Ok(())
         }

@@ -31,7 +31,11 @@ pub enum DatabaseSource {
     Url(String),
     /// `DATABASE_SECRET_ARN`: an RDS-format secret; `DATABASE_HOST` (the RDS Proxy endpoint)
     /// replaces the secret's host.
-    Secret { arn: String, host: Option<String>, ssl: SslMode },
+    Secret {
+        arn: String,
+        host: Option<String>,
+        ssl: SslMode,
+    },
 }
 
 impl fmt::Debug for DatabaseSource {
@@ -73,8 +77,15 @@ impl Config {
     }
 
     /// Reads configuration through `lookup` (the environment in production, a map in tests).
-    pub fn from_lookup(function: &str, lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let get = |name: &str| lookup(name).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+    pub fn from_lookup(
+        function: &str,
+        lookup: impl Fn(&str) -> Option<String>,
+    ) -> Result<Self, ConfigError> {
+        let get = |name: &str| {
+            lookup(name)
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
+        };
         let environment = match get("RYLIE_ENV").as_deref() {
             None | Some("local") => Environment::Local,
             Some("staging") => Environment::Staging,
@@ -103,12 +114,19 @@ impl Config {
             (None, Some(arn)) => {
                 let ssl = match get("DATABASE_SSLMODE") {
                     None => SslMode::Require,
-                    Some(mode) => mode.parse().map_err(|e: rylie_store::StoreError| ConfigError {
-                        variable: "DATABASE_SSLMODE",
-                        problem: e.to_string(),
-                    })?,
+                    Some(mode) => {
+                        mode.parse()
+                            .map_err(|e: rylie_store::StoreError| ConfigError {
+                                variable: "DATABASE_SSLMODE",
+                                problem: e.to_string(),
+                            })?
+                    }
                 };
-                DatabaseSource::Secret { arn, host: get("DATABASE_HOST"), ssl }
+                DatabaseSource::Secret {
+                    arn,
+                    host: get("DATABASE_HOST"),
+                    ssl,
+                }
             }
             (None, None) => {
                 return Err(ConfigError {
@@ -119,7 +137,12 @@ impl Config {
             }
         };
         let function = get("AWS_LAMBDA_FUNCTION_NAME").unwrap_or_else(|| function.to_owned());
-        Ok(Self { function, environment, log_format, database })
+        Ok(Self {
+            function,
+            environment,
+            log_format,
+            database,
+        })
     }
 }
 
@@ -130,7 +153,10 @@ mod tests {
     use super::*;
 
     fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
-        let map: HashMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         Config::from_lookup("api-health", |name| map.get(name).cloned())
     }
 
@@ -138,7 +164,12 @@ mod tests {
     fn a_missing_database_setting_names_the_variable() {
         let error = config(&[]).unwrap_err();
         assert_eq!(error.variable, "DATABASE_URL");
-        assert!(error.to_string().starts_with("configuration: DATABASE_URL is not set"), "{error}");
+        assert!(
+            error
+                .to_string()
+                .starts_with("configuration: DATABASE_URL is not set"),
+            "{error}"
+        );
     }
 
     #[test]
@@ -147,20 +178,34 @@ mod tests {
         assert_eq!(error.variable, "RYLIE_ENV");
         assert!(error.problem.contains("\"prod\""));
 
-        let error = config(&[("DATABASE_SECRET_ARN", "arn:x"), ("DATABASE_SSLMODE", "sometimes")]).unwrap_err();
+        let error = config(&[
+            ("DATABASE_SECRET_ARN", "arn:x"),
+            ("DATABASE_SSLMODE", "sometimes"),
+        ])
+        .unwrap_err();
         assert_eq!(error.variable, "DATABASE_SSLMODE");
 
-        let error = config(&[("DATABASE_URL", "postgres://x"), ("AWS_LAMBDA_LOG_FORMAT", "xml")]).unwrap_err();
+        let error = config(&[
+            ("DATABASE_URL", "postgres://x"),
+            ("AWS_LAMBDA_LOG_FORMAT", "xml"),
+        ])
+        .unwrap_err();
         assert_eq!(error.variable, "RYLIE_LOG_FORMAT");
     }
 
     #[test]
     fn lambda_settings_are_picked_up() {
         let config = config(&[
-            ("DATABASE_SECRET_ARN", "arn:aws:secretsmanager:us-east-1:000000000000:secret:db"),
+            (
+                "DATABASE_SECRET_ARN",
+                "arn:aws:secretsmanager:us-east-1:000000000000:secret:db",
+            ),
             ("DATABASE_HOST", "proxy.example"),
             ("AWS_LAMBDA_LOG_FORMAT", "JSON"),
-            ("AWS_LAMBDA_FUNCTION_NAME", "rylie-staging-ApiHealthFunction"),
+            (
+                "AWS_LAMBDA_FUNCTION_NAME",
+                "rylie-staging-ApiHealthFunction",
+            ),
             ("RYLIE_ENV", "staging"),
         ])
         .unwrap();

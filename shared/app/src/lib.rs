@@ -23,6 +23,8 @@ pub async fn start(function: &'static str) -> Result<State, BoxError> {
     let config = Config::from_env(function);
     telemetry::init(config.as_ref().map(|c| c.log_format).unwrap_or_default());
     let config = config.inspect_err(|error| tracing::error!(%error, "configuration error"))?;
-    let state = State::init(config).await.inspect_err(|error| tracing::error!(%error, "init failed"))?;
+    let state = State::init(config)
+        .await
+        .inspect_err(|error| tracing::error!(%error, "init failed"))?;
     Ok(state)
 }

@@ -53,6 +53,10 @@ impl State {
 
     /// State around an existing database handle (tests, the operator CLI).
     pub fn new(config: Config, db: Db) -> Result<Self, InitError> {
-        Ok(Self { config, db, migrations: MigrationSet::embedded()? })
+        Ok(Self {
+            config,
+            db,
+            migrations: MigrationSet::embedded()?,
+        })
     }
 }

@@ -11,7 +11,11 @@ use crate::config::LogFormat;
 pub fn init(format: LogFormat) {
     let filter = std::env::var("RUST_LOG")
         .ok()
-        .or_else(|| std::env::var("AWS_LAMBDA_LOG_LEVEL").ok().map(|level| level.to_lowercase()))
+        .or_else(|| {
+            std::env::var("AWS_LAMBDA_LOG_LEVEL")
+                .ok()
+                .map(|level| level.to_lowercase())
+        })
         .and_then(|directives| EnvFilter::try_new(directives).ok())
         .unwrap_or_else(|| EnvFilter::new("info"));
     let registry = tracing_subscriber::registry().with(filter);
@@ -33,5 +37,10 @@ pub fn init(format: LogFormat) {
 
 /// The span an invocation runs in. `dealership_id` is recorded when the handler learns it.
 pub fn invocation_span(function: &str, request_id: &str) -> tracing::Span {
-    tracing::info_span!("invocation", function, request_id, dealership_id = tracing::field::Empty)
+    tracing::info_span!(
+        "invocation",
+        function,
+        request_id,
+        dealership_id = tracing::field::Empty
+    )
 }

@@ -36,7 +36,9 @@ impl Subdomain {
         if value.is_empty() || value.len() > 63 {
             return Err(SubdomainError::Length);
         }
-        let allowed = value.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+        let allowed = value
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
         if !allowed || value.starts_with('-') || value.ends_with('-') {
             return Err(SubdomainError::Characters);
         }
@@ -67,12 +69,29 @@ mod tests {
 
     #[test]
     fn subdomains_are_lower_cased_dns_labels() {
-        assert_eq!(Subdomain::parse(" Sunrise-Motors ").unwrap().as_str(), "sunrise-motors");
+        assert_eq!(
+            Subdomain::parse(" Sunrise-Motors ").unwrap().as_str(),
+            "sunrise-motors"
+        );
         assert_eq!(Subdomain::parse("a1").unwrap().as_str(), "a1");
         assert_eq!(Subdomain::parse(""), Err(SubdomainError::Length));
-        assert_eq!(Subdomain::parse(&"a".repeat(64)), Err(SubdomainError::Length));
-        for bad in ["-lead", "trail-", "under_score", "dot.ted", "plus+tag", "ünï"] {
-            assert_eq!(Subdomain::parse(bad), Err(SubdomainError::Characters), "{bad}");
+        assert_eq!(
+            Subdomain::parse(&"a".repeat(64)),
+            Err(SubdomainError::Length)
+        );
+        for bad in [
+            "-lead",
+            "trail-",
+            "under_score",
+            "dot.ted",
+            "plus+tag",
+            "ünï",
+        ] {
+            assert_eq!(
+                Subdomain::parse(bad),
+                Err(SubdomainError::Characters),
+                "{bad}"
+            );
         }
     }
 

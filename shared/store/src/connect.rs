@@ -82,8 +82,9 @@ impl ConnectSettings {
     /// accepted; see the module docs for what `require` means here.
     pub fn from_url(url: &str) -> Result<Self, StoreError> {
         let (rest, ssl) = take_sslmode(url)?;
-        let mut config = tokio_postgres::Config::from_str(&rest)
-            .map_err(|e| StoreError::Settings(format!("DATABASE_URL is not a valid PostgreSQL URL: {e}")))?;
+        let mut config = tokio_postgres::Config::from_str(&rest).map_err(|e| {
+            StoreError::Settings(format!("DATABASE_URL is not a valid PostgreSQL URL: {e}"))
+        })?;
         let ssl = ssl.unwrap_or(SslMode::Prefer);
         config.ssl_mode(pg_ssl_mode(ssl));
         Ok(Self::finish(config, ssl))
@@ -91,7 +92,11 @@ impl ConnectSettings {
 
     /// Builds settings from an RDS-format secret (JSON with host, port, username, password,
     /// dbname). `host_override` replaces the secret's host: the RDS Proxy endpoint.
-    pub fn from_rds_secret(secret_json: &str, host_override: Option<&str>, ssl: SslMode) -> Result<Self, StoreError> {
+    pub fn from_rds_secret(
+        secret_json: &str,
+        host_override: Option<&str>,
+        ssl: SslMode,
+    ) -> Result<Self, StoreError> {
         let secret: RdsSecret = serde_json::from_str(secret_json).map_err(|e| {
             StoreError::Settings(format!(
                 "the database secret is not in the RDS format (host, port, username, password, dbname): {e}"
@@ -163,9 +168,16 @@ impl ConnectSettings {
 
     /// Opens one connection and spawns its driver task on the current runtime.
     pub async fn connect(&self) -> Result<tokio_postgres::Client, StoreError> {
-        let wrap = |source| StoreError::Connect { target: self.target(), source };
+        let wrap = |source| StoreError::Connect {
+            target: self.target(),
+            source,
+        };
         if self.ssl == SslMode::Disable {
-            let (client, connection) = self.config.connect(tokio_postgres::NoTls).await.map_err(wrap)?;
+            let (client, connection) = self
+                .config
+                .connect(tokio_postgres::NoTls)
+                .await
+                .map_err(wrap)?;
             tokio::spawn(drive(connection));
             Ok(client)
         } else {
@@ -193,7 +205,9 @@ pub fn tls_config() -> Arc<rustls::ClientConfig> {
     static CONFIG: std::sync::OnceLock<Arc<rustls::ClientConfig>> = std::sync::OnceLock::new();
     CONFIG
         .get_or_init(|| {
-            let roots = rustls::RootCertStore { roots: webpki_roots::TLS_SERVER_ROOTS.to_vec() };
+            let roots = rustls::RootCertStore {
+                roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+            };
             let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
             let config = rustls::ClientConfig::builder_with_provider(provider)
                 .with_safe_default_protocol_versions()
@@ -227,7 +241,11 @@ fn take_sslmode(url: &str) -> Result<(String, Option<SslMode>), StoreError> {
             _ => kept.push(pair),
         }
     }
-    let rest = if kept.is_empty() { base.to_owned() } else { format!("{base}?{}", kept.join("&")) };
+    let rest = if kept.is_empty() {
+        base.to_owned()
+    } else {
+        format!("{base}?{}", kept.join("&"))
+    };
     Ok((rest, ssl))
 }
 
@@ -244,9 +262,10 @@ mod tests {
             ("verify-full", SslMode::Require),
             ("verify-ca", SslMode::Require),
         ] {
-            let settings =
-                ConnectSettings::from_url(&format!("postgres://u:p@db.example:6432/rylie?sslmode={mode}&connect_timeout=3"))
-                    .unwrap();
+            let settings = ConnectSettings::from_url(&format!(
+                "postgres://u:p@db.example:6432/rylie?sslmode={mode}&connect_timeout=3"
+            ))
+            .unwrap();
             assert_eq!(settings.ssl(), expected, "{mode}");
             assert_eq!(settings.target(), "u@db.example:6432/rylie");
         }
@@ -262,16 +281,28 @@ mod tests {
     fn rds_secret_with_proxy_host_override() {
         let secret = r#"{"engine":"postgres","host":"db-instance.internal","port":5432,
             "username":"rylie_app_login","password":"s3cret","dbname":"rylie"}"#;
-        let settings = ConnectSettings::from_rds_secret(secret, Some("proxy.example"), SslMode::Require).unwrap();
-        assert_eq!(settings.target(), "rylie_app_login@proxy.example:5432/rylie");
+        let settings =
+            ConnectSettings::from_rds_secret(secret, Some("proxy.example"), SslMode::Require)
+                .unwrap();
+        assert_eq!(
+            settings.target(),
+            "rylie_app_login@proxy.example:5432/rylie"
+        );
         assert!(!format!("{settings:?}").contains("s3cret"));
     }
 
     #[test]
     fn a_secret_missing_its_password_says_what_format_is_expected() {
-        let error = ConnectSettings::from_rds_secret(r#"{"host":"h","username":"u"}"#, None, SslMode::Require)
-            .unwrap_err()
-            .to_string();
-        assert!(error.contains("RDS format") && error.contains("password"), "{error}");
+        let error = ConnectSettings::from_rds_secret(
+            r#"{"host":"h","username":"u"}"#,
+            None,
+            SslMode::Require,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            error.contains("RDS format") && error.contains("password"),
+            "{error}"
+        );
     }
 }

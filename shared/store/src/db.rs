@@ -25,16 +25,26 @@ pub struct Db {
 impl Db {
     /// A handle that has not connected yet.
     pub fn new(settings: ConnectSettings) -> Self {
-        Self { settings, client: Mutex::new(None) }
+        Self {
+            settings,
+            client: Mutex::new(None),
+        }
     }
 
     /// Connects now if the database answers within `budget`; otherwise logs why and leaves the
     /// connection to the first use. Never fails: this is what init calls.
     pub async fn warm_up(&self, budget: Duration) {
         match tokio::time::timeout(budget, self.client()).await {
-            Ok(Ok(_)) => tracing::debug!(target = %self.settings.target(), "database connected during init"),
-            Ok(Err(error)) => tracing::warn!(%error, "database not reachable during init; will connect on first use"),
-            Err(_) => tracing::warn!(?budget, "database did not answer during init; will connect on first use"),
+            Ok(Ok(_)) => {
+                tracing::debug!(target = %self.settings.target(), "database connected during init")
+            }
+            Ok(Err(error)) => {
+                tracing::warn!(%error, "database not reachable during init; will connect on first use")
+            }
+            Err(_) => tracing::warn!(
+                ?budget,
+                "database did not answer during init; will connect on first use"
+            ),
         }
     }
 
@@ -51,7 +61,9 @@ impl Db {
             *slot = None;
             *slot = Some(self.settings.connect().await?);
         }
-        Ok(MutexGuard::map(slot, |client| client.as_mut().expect("connected above")))
+        Ok(MutexGuard::map(slot, |client| {
+            client.as_mut().expect("connected above")
+        }))
     }
 
     /// Runs `op` on a live client. When the connection turns out to be broken (the backend was
@@ -125,4 +137,3 @@ pub fn is_connection_broken(error: &tokio_postgres::Error) -> bool {
     }
     std::error::Error::source(error).is_some_and(|source| source.is::<std::io::Error>())
 }
-

@@ -23,16 +23,22 @@ pub async fn check(db: &Db, migrations: &MigrationSet) -> DatabaseHealth {
         .await;
     let applied = match applied {
         Ok(applied) => applied,
-        Err(HealthError::Store(error)) => return not_ready(format!("database unreachable: {error}")),
+        Err(HealthError::Store(error)) => {
+            return not_ready(format!("database unreachable: {error}"));
+        }
         Err(HealthError::Migration(error)) => return not_ready(error.to_string()),
     };
     match migrations.pending(&applied) {
-        Ok(pending) if pending.is_empty() => {
-            DatabaseHealth::Ready { schema_version: applied.iter().map(|a| a.version).max() }
-        }
+        Ok(pending) if pending.is_empty() => DatabaseHealth::Ready {
+            schema_version: applied.iter().map(|a| a.version).max(),
+        },
         Ok(pending) => {
             let files: Vec<&str> = pending.iter().map(|m| m.file_name.as_str()).collect();
-            not_ready(format!("{} migration(s) pending: {}", files.len(), files.join(", ")))
+            not_ready(format!(
+                "{} migration(s) pending: {}",
+                files.len(),
+                files.join(", ")
+            ))
         }
         Err(error) => not_ready(error.to_string()),
     }
@@ -57,7 +63,9 @@ impl From<StoreError> for HealthError {
 impl From<MigrationError> for HealthError {
     fn from(error: MigrationError) -> Self {
         match error {
-            MigrationError::Database { context, source } => HealthError::Store(StoreError::Query { context, source }),
+            MigrationError::Database { context, source } => {
+                HealthError::Store(StoreError::Query { context, source })
+            }
             other => HealthError::Migration(other),
         }
     }

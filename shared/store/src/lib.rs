@@ -27,10 +27,9 @@ mod db;
 pub mod health;
 pub mod migrate;
 
-
 pub use connect::{ConnectSettings, SslMode};
 pub use db::{AsConnectionError, Db, is_connection_broken};
-pub use tokio_postgres::{Client, Error as PgError, types::Type};
+pub use tokio_postgres::{Client, Error as PgError, error::SqlState, types::Type};
 
 /// Errors of the store, each saying what it was doing.
 #[derive(Debug, thiserror::Error)]

@@ -35,10 +35,18 @@ pub enum MigrationError {
         "migration {file} was changed after it was applied (checksum {applied} in schema_migrations, {current} on disk); \
          restore the file and add a new migration instead"
     )]
-    ChangedAfterApply { file: String, applied: String, current: String },
-    #[error("migration {version} ({name}) is recorded in schema_migrations but no file has that version")]
+    ChangedAfterApply {
+        file: String,
+        applied: String,
+        current: String,
+    },
+    #[error(
+        "migration {version} ({name}) is recorded in schema_migrations but no file has that version"
+    )]
     UnknownApplied { version: i64, name: String },
-    #[error("migration {file} is pending but a later migration, version {applied}, is already applied")]
+    #[error(
+        "migration {file} is pending but a later migration, version {applied}, is already applied"
+    )]
     OutOfOrder { file: String, applied: i64 },
     #[error("migration {file} failed and was rolled back: {message}")]
     Failed { file: String, message: String },
@@ -81,8 +89,13 @@ impl fmt::Debug for Migration {
 impl Migration {
     /// Parses `NNNN_name.sql` and computes the checksum (SHA-256 of the text with line endings
     /// normalised, so a checkout with CRLF endings does not look changed).
-    pub fn parse(file_name: &str, sql: impl Into<Cow<'static, str>>) -> Result<Self, MigrationError> {
-        let bad = || MigrationError::BadFileName { file: file_name.to_owned() };
+    pub fn parse(
+        file_name: &str,
+        sql: impl Into<Cow<'static, str>>,
+    ) -> Result<Self, MigrationError> {
+        let bad = || MigrationError::BadFileName {
+            file: file_name.to_owned(),
+        };
         let stem = file_name.strip_suffix(".sql").ok_or_else(bad)?;
         let (digits, name) = stem.split_once('_').ok_or_else(bad)?;
         if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) || name.is_empty() {
@@ -91,7 +104,13 @@ impl Migration {
         let version = digits.parse().map_err(|_| bad())?;
         let sql = sql.into();
         let checksum = hex::encode(Sha256::digest(sql.replace("\r\n", "\n").as_bytes()));
-        Ok(Self { version, name: name.to_owned(), file_name: file_name.to_owned(), sql, checksum })
+        Ok(Self {
+            version,
+            name: name.to_owned(),
+            file_name: file_name.to_owned(),
+            sql,
+            checksum,
+        })
     }
 }
 
@@ -113,14 +132,24 @@ impl MigrationSet {
 
     /// Reads `*.sql` from a folder (an operator checking files before a build).
     pub fn from_dir(dir: &Path) -> Result<Self, MigrationError> {
-        let read = |source| MigrationError::Read { path: dir.display().to_string(), source };
+        let read = |source| MigrationError::Read {
+            path: dir.display().to_string(),
+            source,
+        };
         let mut migrations = Vec::new();
         for entry in std::fs::read_dir(dir).map_err(read)? {
             let path = entry.map_err(read)?.path();
             if path.extension().is_some_and(|ext| ext == "sql") {
-                let sql = std::fs::read_to_string(&path)
-                    .map_err(|source| MigrationError::Read { path: path.display().to_string(), source })?;
-                let file = path.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_owned();
+                let sql =
+                    std::fs::read_to_string(&path).map_err(|source| MigrationError::Read {
+                        path: path.display().to_string(),
+                        source,
+                    })?;
+                let file = path
+                    .file_name()
+                    .and_then(|n| n.to_str())
+                    .unwrap_or_default()
+                    .to_owned();
                 migrations.push(Migration::parse(&file, sql)?);
             }
         }
@@ -150,11 +179,18 @@ impl MigrationSet {
 
     /// Compares the files with what the database recorded and returns the pending migrations,
     /// or the first inconsistency that must stop a runner.
-    pub fn pending<'a>(&'a self, applied: &[AppliedMigration]) -> Result<Vec<&'a Migration>, MigrationError> {
-        let by_version: BTreeMap<i64, &AppliedMigration> = applied.iter().map(|a| (a.version, a)).collect();
+    pub fn pending<'a>(
+        &'a self,
+        applied: &[AppliedMigration],
+    ) -> Result<Vec<&'a Migration>, MigrationError> {
+        let by_version: BTreeMap<i64, &AppliedMigration> =
+            applied.iter().map(|a| (a.version, a)).collect();
         for record in applied {
             if !self.migrations.iter().any(|m| m.version == record.version) {
-                return Err(MigrationError::UnknownApplied { version: record.version, name: record.name.clone() });
+                return Err(MigrationError::UnknownApplied {
+                    version: record.version,
+                    name: record.name.clone(),
+                });
             }
         }
         let mut pending = Vec::new();
@@ -171,10 +207,14 @@ impl MigrationSet {
                 None => pending.push(migration),
             }
         }
-        if let (Some(first), Some(last_applied)) = (pending.first(), applied.iter().map(|a| a.version).max())
+        if let (Some(first), Some(last_applied)) =
+            (pending.first(), applied.iter().map(|a| a.version).max())
             && first.version < last_applied
         {
-            return Err(MigrationError::OutOfOrder { file: first.file_name.clone(), applied: last_applied });
+            return Err(MigrationError::OutOfOrder {
+                file: first.file_name.clone(),
+                applied: last_applied,
+            });
         }
         Ok(pending)
     }
@@ -266,7 +306,12 @@ pub async fn applied(client: &Client) -> Result<Vec<AppliedMigration>, Migration
 }
 
 /// Runs the migrations in `mode`. Apply waits up to `lock_wait` for another runner to finish.
-pub async fn run(client: &mut Client, set: &MigrationSet, mode: Mode, lock_wait: Duration) -> Result<Report, MigrationError> {
+pub async fn run(
+    client: &mut Client,
+    set: &MigrationSet,
+    mode: Mode,
+    lock_wait: Duration,
+) -> Result<Report, MigrationError> {
     if mode != Mode::Apply {
         let applied = applied(client).await?;
         let pending = set.pending(&applied)?;
@@ -284,18 +329,26 @@ pub async fn run(client: &mut Client, set: &MigrationSet, mode: Mode, lock_wait:
 }
 
 async fn apply_locked(client: &mut Client, set: &MigrationSet) -> Result<Report, MigrationError> {
-    client.batch_execute(CREATE_TABLE).await.map_err(db("creating schema_migrations"))?;
+    client
+        .batch_execute(CREATE_TABLE)
+        .await
+        .map_err(db("creating schema_migrations"))?;
     // Read under the lock: a runner that waited sees what the other one applied.
     let applied = applied(client).await?;
     let pending = set.pending(&applied)?;
     let mut done = Vec::with_capacity(pending.len());
     for migration in &pending {
         let started = std::time::Instant::now();
-        let tx = client.transaction().await.map_err(db("starting a migration transaction"))?;
-        tx.batch_execute(&migration.sql).await.map_err(|error| MigrationError::Failed {
-            file: migration.file_name.clone(),
-            message: describe_failure(&error, &migration.sql),
-        })?;
+        let tx = client
+            .transaction()
+            .await
+            .map_err(db("starting a migration transaction"))?;
+        tx.batch_execute(&migration.sql)
+            .await
+            .map_err(|error| MigrationError::Failed {
+                file: migration.file_name.clone(),
+                message: describe_failure(&error, &migration.sql),
+            })?;
         let duration_ms = i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX);
         tx.query_typed(
             "INSERT INTO schema_migrations (version, name, checksum, duration_ms) VALUES ($1, $2, $3, $4)",
@@ -313,19 +366,34 @@ async fn apply_locked(client: &mut Client, set: &MigrationSet) -> Result<Report,
             message: describe_failure(&error, &migration.sql),
         })?;
         tracing::info!(file = %migration.file_name, duration_ms, "migration applied");
-        done.push(AppliedNow { version: migration.version, file: migration.file_name.clone(), duration_ms });
+        done.push(AppliedNow {
+            version: migration.version,
+            file: migration.file_name.clone(),
+            duration_ms,
+        });
     }
-    client.batch_execute(GRANT_READ).await.map_err(db("granting read access to schema_migrations"))?;
+    client
+        .batch_execute(GRANT_READ)
+        .await
+        .map_err(db("granting read access to schema_migrations"))?;
     Ok(report(Mode::Apply, applied.len(), &pending, done))
 }
 
-fn report(mode: Mode, already_applied: usize, pending: &[&Migration], applied: Vec<AppliedNow>) -> Report {
+fn report(
+    mode: Mode,
+    already_applied: usize,
+    pending: &[&Migration],
+    applied: Vec<AppliedNow>,
+) -> Report {
     Report {
         mode,
         already_applied,
         pending: pending
             .iter()
-            .map(|m| PendingMigration { version: m.version, file: m.file_name.clone() })
+            .map(|m| PendingMigration {
+                version: m.version,
+                file: m.file_name.clone(),
+            })
             .collect(),
         applied,
     }
@@ -336,7 +404,10 @@ async fn acquire_lock(client: &Client, wait: Duration) -> Result<(), MigrationEr
     let mut announced = false;
     loop {
         let rows = client
-            .query_typed("SELECT pg_try_advisory_lock($1)", &[(&LOCK_KEY, Type::INT8)])
+            .query_typed(
+                "SELECT pg_try_advisory_lock($1)",
+                &[(&LOCK_KEY, Type::INT8)],
+            )
             .await
             .map_err(db("taking the migration lock"))?;
         if rows[0].get::<_, bool>(0) {
@@ -360,7 +431,10 @@ fn describe_failure(error: &tokio_postgres::Error, sql: &str) -> String {
     };
     let mut message = format!("{}: {}", db_error.severity(), db_error.message());
     if let Some(tokio_postgres::error::ErrorPosition::Original(position)) = db_error.position() {
-        let offset = sql.char_indices().nth((*position as usize).saturating_sub(1)).map_or(sql.len(), |(i, _)| i);
+        let offset = sql
+            .char_indices()
+            .nth((*position as usize).saturating_sub(1))
+            .map_or(sql.len(), |(i, _)| i);
         let line = sql[..offset].matches('\n').count() + 1;
         message.push_str(&format!(" (line {line})"));
     }
@@ -386,9 +460,24 @@ mod tests {
 
     #[test]
     fn file_names_must_carry_a_version_and_a_name() {
-        assert_eq!(Migration::parse("0007_add_leads.sql", "").unwrap().version, 7);
-        for bad in ["add_leads.sql", "0007.sql", "0007_x.txt", "v7_x.sql", "_x.sql"] {
-            assert!(matches!(Migration::parse(bad, ""), Err(MigrationError::BadFileName { .. })), "{bad}");
+        assert_eq!(
+            Migration::parse("0007_add_leads.sql", "").unwrap().version,
+            7
+        );
+        for bad in [
+            "add_leads.sql",
+            "0007.sql",
+            "0007_x.txt",
+            "v7_x.sql",
+            "_x.sql",
+        ] {
+            assert!(
+                matches!(
+                    Migration::parse(bad, ""),
+                    Err(MigrationError::BadFileName { .. })
+                ),
+                "{bad}"
+            );
         }
     }
 
@@ -423,7 +512,10 @@ mod tests {
         let b = Migration::parse("0002_b.sql", "SELECT 2;").unwrap();
         let set = MigrationSet::new(vec![a.clone(), b.clone()]).unwrap();
         let pending = set.pending(&[record(&a)]).unwrap();
-        assert_eq!(pending.iter().map(|m| m.version).collect::<Vec<_>>(), vec![2]);
+        assert_eq!(
+            pending.iter().map(|m| m.version).collect::<Vec<_>>(),
+            vec![2]
+        );
 
         let mut changed = record(&a);
         changed.checksum = "0".repeat(64);
@@ -433,7 +525,13 @@ mod tests {
         }
 
         let only_b = MigrationSet::new(vec![b.clone()]).unwrap();
-        assert!(matches!(only_b.pending(&[record(&a)]), Err(MigrationError::UnknownApplied { version: 1, .. })));
-        assert!(matches!(set.pending(&[record(&b)]), Err(MigrationError::OutOfOrder { .. })));
+        assert!(matches!(
+            only_b.pending(&[record(&a)]),
+            Err(MigrationError::UnknownApplied { version: 1, .. })
+        ));
+        assert!(matches!(
+            set.pending(&[record(&b)]),
+            Err(MigrationError::OutOfOrder { .. })
+        ));
     }
 }

@@ -64,12 +64,19 @@ impl TestDb {
             "rylie_test_{}_{}_{}",
             std::process::id(),
             COUNTER.fetch_add(1, Ordering::Relaxed),
-            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos()
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .subsec_nanos()
         );
         let client = admin.connect().await.expect("connect as admin");
-        let template = template.map(|t| format!(" TEMPLATE {t}")).unwrap_or_default();
+        let template = template
+            .map(|t| format!(" TEMPLATE {t}"))
+            .unwrap_or_default();
         client
-            .batch_execute(&format!("CREATE DATABASE {name}{template} OWNER {OWNER_ROLE}"))
+            .batch_execute(&format!(
+                "CREATE DATABASE {name}{template} OWNER {OWNER_ROLE}"
+            ))
             .await
             .unwrap_or_else(|e| panic!("creating test database {name}: {e}"));
         Self { name, admin }
@@ -77,12 +84,16 @@ impl TestDb {
 
     /// Settings for the application role (owns nothing) in this database.
     pub fn app_settings(&self) -> ConnectSettings {
-        self.admin.with_dbname(&self.name).with_user(APP_ROLE, Some(TEST_PASSWORD))
+        self.admin
+            .with_dbname(&self.name)
+            .with_user(APP_ROLE, Some(TEST_PASSWORD))
     }
 
     /// Settings for the owner role (runs migrations) in this database.
     pub fn owner_settings(&self) -> ConnectSettings {
-        self.admin.with_dbname(&self.name).with_user(OWNER_ROLE, Some(TEST_PASSWORD))
+        self.admin
+            .with_dbname(&self.name)
+            .with_user(OWNER_ROLE, Some(TEST_PASSWORD))
     }
 
     /// Settings for the admin (superuser) in this database: killing backends, inspecting.
@@ -117,10 +128,15 @@ impl Drop for TestDb {
         let admin = self.admin.clone();
         let name = self.name.clone();
         let _ = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
             runtime.block_on(async {
                 if let Ok(client) = admin.connect().await {
-                    let _ = client.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await;
+                    let _ = client
+                        .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                        .await;
                 }
             });
         })
@@ -149,7 +165,10 @@ async fn ensure_roles(client: &tokio_postgres::Client) {
          END $$;
          SELECT pg_advisory_unlock({TEMPLATE_LOCK});"
     );
-    client.batch_execute(&sql).await.expect("creating the test roles");
+    client
+        .batch_execute(&sql)
+        .await
+        .expect("creating the test roles");
 }
 
 /// Creates (once per set of migrations, across processes) the migrated template database and
@@ -169,33 +188,53 @@ async fn ensure_template(admin: &ConnectSettings) -> String {
         .await
         .expect("template lock");
     let exists = !client
-        .query_typed("SELECT 1 FROM pg_database WHERE datname = $1", &[(&template, tokio_postgres::types::Type::TEXT)])
+        .query_typed(
+            "SELECT 1 FROM pg_database WHERE datname = $1",
+            &[(&template, tokio_postgres::types::Type::TEXT)],
+        )
         .await
         .expect("looking up the template")
         .is_empty();
     if !exists {
         let building = format!("{template}_building");
-        client
-            .batch_execute(&format!(
-                "DROP DATABASE IF EXISTS {building} WITH (FORCE); CREATE DATABASE {building} OWNER {OWNER_ROLE}"
-            ))
-            .await
-            .expect("creating the template database");
-        {
-            let owner = admin.with_dbname(&building).with_user(OWNER_ROLE, Some(TEST_PASSWORD));
-            let mut owner_client = owner.connect().await.expect("connect to the template as owner");
-            migrate::run(&mut owner_client, &migrations, Mode::Apply, std::time::Duration::from_secs(60))
+        for statement in [
+            format!("DROP DATABASE IF EXISTS {building} WITH (FORCE)"),
+            format!("CREATE DATABASE {building} OWNER {OWNER_ROLE}"),
+        ] {
+            client
+                .batch_execute(&statement)
                 .await
-                .unwrap_or_else(|e| panic!("migrating the template database: {e}"));
+                .expect("creating the template database");
+        }
+        {
+            let owner = admin
+                .with_dbname(&building)
+                .with_user(OWNER_ROLE, Some(TEST_PASSWORD));
+            let mut owner_client = owner
+                .connect()
+                .await
+                .expect("connect to the template as owner");
+            migrate::run(
+                &mut owner_client,
+                &migrations,
+                Mode::Apply,
+                std::time::Duration::from_secs(60),
+            )
+            .await
+            .unwrap_or_else(|e| panic!("migrating the template database: {e}"));
         }
         // The owner connection's backend may linger a moment after the client is dropped.
-        client
-            .batch_execute(&format!(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{building}';
-                 ALTER DATABASE {building} RENAME TO {template}"
-            ))
-            .await
-            .expect("publishing the template database");
+        for statement in [
+            format!(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{building}'"
+            ),
+            format!("ALTER DATABASE {building} RENAME TO {template}"),
+        ] {
+            client
+                .batch_execute(&statement)
+                .await
+                .expect("publishing the template database");
+        }
     }
     client
         .batch_execute(&format!("SELECT pg_advisory_unlock({TEMPLATE_LOCK})"))
@@ -212,7 +251,9 @@ pub async fn moto_config() -> aws_config::SdkConfig {
     aws_config::defaults(aws_config::BehaviorVersion::latest())
         .endpoint_url(endpoint)
         .region(aws_config::Region::new("us-east-1"))
-        .credentials_provider(aws_credential_types::Credentials::from_keys("testing", "testing", None))
+        .credentials_provider(aws_credential_types::Credentials::from_keys(
+            "testing", "testing", None,
+        ))
         .load()
         .await
 }
@@ -220,5 +261,9 @@ pub async fn moto_config() -> aws_config::SdkConfig {
 /// A name unique to this test process and call, for AWS resources in the shared moto server.
 pub fn unique_name(prefix: &str) -> String {
     static COUNTER: AtomicU32 = AtomicU32::new(0);
-    format!("{prefix}-{}-{}", std::process::id(), COUNTER.fetch_add(1, Ordering::Relaxed))
+    format!(
+        "{prefix}-{}-{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    )
 }

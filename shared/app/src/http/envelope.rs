@@ -15,13 +15,21 @@ pub struct RequestMeta {
 impl RequestMeta {
     /// API Gateway's request id (what the caller sees), else Lambda's.
     pub fn from_request(request: &Request) -> Self {
-        let gateway_id = request.request_context_ref().and_then(|context| match context {
-            lambda_http::request::RequestContext::ApiGatewayV2(context) => context.request_id.clone(),
-            #[allow(unreachable_patterns)]
-            _ => None,
-        });
+        let gateway_id = request
+            .request_context_ref()
+            .and_then(|context| match context {
+                lambda_http::request::RequestContext::ApiGatewayV2(context) => {
+                    context.request_id.clone()
+                }
+                #[allow(unreachable_patterns)]
+                _ => None,
+            });
         let request_id = gateway_id
-            .or_else(|| request.lambda_context_ref().map(|context| context.request_id.clone()))
+            .or_else(|| {
+                request
+                    .lambda_context_ref()
+                    .map(|context| context.request_id.clone())
+            })
             .filter(|id| !id.is_empty())
             .unwrap_or_else(|| "local".to_owned());
         Self { request_id }
@@ -37,7 +45,10 @@ impl RequestMeta {
 
 /// A successful response: `{"success": true, "data": ..., "meta": ...}`.
 pub fn ok<T: Serialize>(meta: &RequestMeta, status: StatusCode, data: &T) -> Response<Body> {
-    respond(status, &json!({ "success": true, "data": data, "meta": meta.json() }))
+    respond(
+        status,
+        &json!({ "success": true, "data": data, "meta": meta.json() }),
+    )
 }
 
 /// One field's problem, reported in `error.details`.
@@ -59,7 +70,12 @@ pub struct ApiError {
 
 impl ApiError {
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        Self { status, code, message: message.into(), details: Vec::new() }
+        Self {
+            status,
+            code,
+            message: message.into(),
+            details: Vec::new(),
+        }
     }
 
     pub fn not_found(what: impl Into<String>) -> Self {
@@ -67,11 +83,19 @@ impl ApiError {
     }
 
     pub fn method_not_allowed() -> Self {
-        Self::new(StatusCode::METHOD_NOT_ALLOWED, "METHOD_NOT_ALLOWED", "this route does not accept that method")
+        Self::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "METHOD_NOT_ALLOWED",
+            "this route does not accept that method",
+        )
     }
 
     pub fn unavailable(reason: impl Into<String>) -> Self {
-        Self::new(StatusCode::SERVICE_UNAVAILABLE, "SERVICE_UNAVAILABLE", reason)
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "SERVICE_UNAVAILABLE",
+            reason,
+        )
     }
 
     pub fn into_response(self, meta: &RequestMeta) -> Response<Body> {
@@ -79,7 +103,10 @@ impl ApiError {
         if !self.details.is_empty() {
             error["details"] = json!(self.details);
         }
-        respond(self.status, &json!({ "success": false, "error": error, "meta": meta.json() }))
+        respond(
+            self.status,
+            &json!({ "success": false, "error": error, "meta": meta.json() }),
+        )
     }
 }
 

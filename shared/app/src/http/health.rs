@@ -8,7 +8,11 @@ use serde_json::json;
 use super::{ApiError, RequestMeta, envelope};
 use crate::State;
 
-pub async fn handle(state: &State, meta: RequestMeta, request: Request) -> Result<Response<Body>, ApiError> {
+pub async fn handle(
+    state: &State,
+    meta: RequestMeta,
+    request: Request,
+) -> Result<Response<Body>, ApiError> {
     if request.method() != Method::GET {
         return Err(ApiError::method_not_allowed());
     }

@@ -20,9 +20,11 @@ where
     Fut: Future<Output = Result<Response<Body>, ApiError>> + Send + 'a,
 {
     let handler = &handler;
-    lambda_http::run(lambda_http::service_fn(move |request: Request| async move {
-        Ok::<_, std::convert::Infallible>(handle(state, handler, request).await)
-    }))
+    lambda_http::run(lambda_http::service_fn(
+        move |request: Request| async move {
+            Ok::<_, std::convert::Infallible>(handle(state, handler, request).await)
+        },
+    ))
     .await
 }
 

@@ -1,0 +1,64 @@
+//! The container's database handle survives a broken connection.
+
+use std::time::Duration;
+
+use rylie_store::{Db, StoreError, Type};
+use rylie_testkit::TestDb;
+
+async fn count_dealerships(db: &Db) -> Result<i64, StoreError> {
+    db.run(async |client| {
+        let rows = client
+            .query_typed("SELECT count(*) FROM dealerships", &[])
+            .await
+            .map_err(StoreError::query("counting dealerships"))?;
+        Ok::<i64, StoreError>(rows[0].get(0))
+    })
+    .await
+}
+
+#[tokio::test]
+async fn the_next_call_succeeds_after_the_backend_is_terminated() {
+    let test_db = TestDb::migrated().await;
+    let db = test_db.app_db();
+    assert_eq!(count_dealerships(&db).await.unwrap(), 0);
+    let first_pid = db.backend_pid().await.unwrap();
+
+    let admin = test_db.admin_settings().connect().await.unwrap();
+    let killed: bool = admin
+        .query_typed(
+            "SELECT pg_terminate_backend($1)",
+            &[(&first_pid, Type::INT4)],
+        )
+        .await
+        .unwrap()[0]
+        .get(0);
+    assert!(killed);
+
+    assert_eq!(
+        count_dealerships(&db).await.unwrap(),
+        0,
+        "the call after the kill succeeds"
+    );
+    let second_pid = db.backend_pid().await.unwrap();
+    assert_ne!(
+        first_pid, second_pid,
+        "a new backend serves the new connection"
+    );
+}
+
+#[tokio::test]
+async fn an_unreachable_database_does_not_fail_warm_up_and_fails_the_call_clearly() {
+    // Port 9 (discard) on loopback: nothing listens, the connection is refused at once.
+    let settings = rylie_store::ConnectSettings::from_url(
+        "postgres://rylie@127.0.0.1:9/rylie?sslmode=disable",
+    )
+    .unwrap();
+    let db = Db::new(settings);
+    db.warm_up(Duration::from_millis(500)).await;
+    let error = count_dealerships(&db).await.unwrap_err();
+    assert!(error.is_unavailable());
+    assert!(
+        error.to_string().contains("rylie@127.0.0.1:9/rylie"),
+        "{error}"
+    );
+}
