@@ -56,8 +56,10 @@ pub fn check_digit(vin: &str) -> Option<char> {
         return None;
     }
     let mut sum = 0;
-    for (c, weight) in vin.chars().zip(WEIGHTS) {
-        sum += transliterate(c.to_ascii_uppercase())? * weight;
+    for (position, (c, weight)) in vin.chars().zip(WEIGHTS).enumerate() {
+        if position != 8 {
+            sum += transliterate(c.to_ascii_uppercase())? * weight;
+        }
     }
     Some(match sum % 11 {
         10 => 'X',

@@ -1,4 +1,4 @@
-//! The container's database handle survives a broken connection.
+//! Connecting: reconnects after a broken connection, TLS modes, an unreachable database.
 
 use std::time::Duration;
 
@@ -61,4 +61,19 @@ async fn an_unreachable_database_does_not_fail_warm_up_and_fails_the_call_clearl
         error.to_string().contains("rylie@127.0.0.1:9/rylie"),
         "{error}"
     );
+}
+
+#[tokio::test]
+async fn sslmode_require_insists_on_tls_and_prefer_falls_back() {
+    // The private test cluster has no TLS: `require` must refuse rather than go on in clear
+    // text, `prefer` must connect anyway.
+    let test_db = TestDb::migrated().await;
+    let url = test_db.app_url();
+    let require = rylie_store::ConnectSettings::from_url(&url.replace("sslmode=disable", "sslmode=require")).unwrap();
+    let error = require.connect().await.unwrap_err().to_string();
+    assert!(error.contains("TLS"), "{error}");
+
+    let prefer = rylie_store::ConnectSettings::from_url(&url.replace("sslmode=disable", "sslmode=prefer")).unwrap();
+    let client = prefer.connect().await.unwrap();
+    assert_eq!(client.query_typed("SELECT 1", &[]).await.unwrap().len(), 1);
 }
