@@ -36,13 +36,13 @@ pub use tokio_postgres::{Client, Error as PgError, error::SqlState, types::Type}
 pub enum StoreError {
     #[error("database connection settings: {0}")]
     Settings(String),
-    #[error("connecting to PostgreSQL at {target}: {source}")]
+    #[error("connecting to PostgreSQL at {target}: {}", describe(source))]
     Connect {
         target: String,
         #[source]
         source: tokio_postgres::Error,
     },
-    #[error("{context}: {source}")]
+    #[error("{context}: {}", describe(source))]
     Query {
         context: &'static str,
         #[source]
@@ -50,6 +50,21 @@ pub enum StoreError {
     },
     #[error(transparent)]
     Migration(#[from] migrate::MigrationError),
+}
+
+/// A driver error in words: the server's message and SQLSTATE for database errors (the
+/// driver's own Display says only "db error"), the whole chain otherwise.
+pub fn describe(error: &tokio_postgres::Error) -> String {
+    if let Some(db) = error.as_db_error() {
+        return format!("{} ({})", db.message(), db.code().code());
+    }
+    let mut text = error.to_string();
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        text.push_str(&format!(": {cause}"));
+        source = cause.source();
+    }
+    text
 }
 
 impl StoreError {

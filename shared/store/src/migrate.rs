@@ -23,7 +23,7 @@ mod embedded {
 }
 
 /// The advisory lock key every runner takes: "rylie-migrations" as a number.
-const LOCK_KEY: i64 = 0x72796c69_65_6d6967;
+const LOCK_KEY: i64 = 0x0072_796c_6965_6d69;
 
 #[derive(Debug, thiserror::Error)]
 pub enum MigrationError {
@@ -58,7 +58,7 @@ pub enum MigrationError {
         #[source]
         source: std::io::Error,
     },
-    #[error("{context}: {source}")]
+    #[error("{context}: {}", crate::describe(source))]
     Database {
         context: &'static str,
         #[source]

@@ -69,11 +69,15 @@ async fn sslmode_require_insists_on_tls_and_prefer_falls_back() {
     // text, `prefer` must connect anyway.
     let test_db = TestDb::migrated().await;
     let url = test_db.app_url();
-    let require = rylie_store::ConnectSettings::from_url(&url.replace("sslmode=disable", "sslmode=require")).unwrap();
+    let require =
+        rylie_store::ConnectSettings::from_url(&url.replace("sslmode=disable", "sslmode=require"))
+            .unwrap();
     let error = require.connect().await.unwrap_err().to_string();
     assert!(error.contains("TLS"), "{error}");
 
-    let prefer = rylie_store::ConnectSettings::from_url(&url.replace("sslmode=disable", "sslmode=prefer")).unwrap();
+    let prefer =
+        rylie_store::ConnectSettings::from_url(&url.replace("sslmode=disable", "sslmode=prefer"))
+            .unwrap();
     let client = prefer.connect().await.unwrap();
     assert_eq!(client.query_typed("SELECT 1", &[]).await.unwrap().len(), 1);
 }

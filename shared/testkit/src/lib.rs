@@ -22,7 +22,7 @@ pub const APP_ROLE: &str = "rylie_app";
 /// Password of both test roles on the private, loopback-only test cluster.
 const TEST_PASSWORD: &str = "rylie-test";
 /// Serialises template creation across test processes (nextest runs one process per test).
-const TEMPLATE_LOCK: i64 = 0x7274_6573_7470_6c;
+const TEMPLATE_LOCK: i64 = 0x0072_7465_7374_706c;
 
 /// The admin connection settings, from `DATABASE_URL`.
 pub fn admin_settings() -> ConnectSettings {
@@ -161,6 +161,10 @@ async fn ensure_roles(client: &tokio_postgres::Client) {
            END IF;
            IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{APP_ROLE}') THEN
              CREATE ROLE {APP_ROLE} LOGIN PASSWORD '{TEST_PASSWORD}';
+           ELSE
+             -- A migration run elsewhere on this server may have created the group role
+             -- without LOGIN; the tests connect as it.
+             ALTER ROLE {APP_ROLE} LOGIN PASSWORD '{TEST_PASSWORD}';
            END IF;
          END $$;
          SELECT pg_advisory_unlock({TEMPLATE_LOCK});"

@@ -39,7 +39,7 @@ where
     let started = Instant::now();
     let method = request.method().clone();
     let route = request.uri().path().to_owned();
-    let response = async {
+    async {
         let response = match handler(state, meta.clone(), request).await {
             Ok(response) => response,
             Err(error) => error.into_response(&meta),
@@ -54,8 +54,7 @@ where
         response
     }
     .instrument(span)
-    .await;
-    response
+    .await
 }
 
 /// Test helper and local tooling: an API Gateway v2 event as `lambda_http` would receive it.
