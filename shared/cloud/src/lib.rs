@@ -4,8 +4,10 @@
 //! All AWS clients come from one [`aws_config::SdkConfig`] loaded once per container. Setting
 //! `AWS_ENDPOINT_URL` points every client at another endpoint (moto server in tests).
 
+pub mod rate_limit;
 pub mod secrets;
 
+pub use rate_limit::{Decision, DynamoLimiter, MemoryLimiter, RateLimiter, Tier};
 pub use secrets::Secrets;
 
 /// Loads the shared AWS configuration (region, credentials, endpoint) from the environment.
