@@ -44,11 +44,7 @@ pub enum Bench {
 
 pub async fn run(bench: Bench) -> Result<(), BoxError> {
     match bench {
-        Bench::ColdStart {
-            binary,
-            event,
-            runs,
-        } => cold_start(binary, event, runs).await,
+        Bench::ColdStart { binary, event, runs } => cold_start(binary, event, runs).await,
         Bench::Statements {
             database_url,
             iterations,
@@ -59,8 +55,7 @@ pub async fn run(bench: Bench) -> Result<(), BoxError> {
 /// Percentiles of a sample, in milliseconds.
 fn summary(label: &str, mut samples: Vec<Duration>) -> String {
     samples.sort();
-    let at =
-        |q: f64| samples[((samples.len() - 1) as f64 * q).round() as usize].as_secs_f64() * 1000.0;
+    let at = |q: f64| samples[((samples.len() - 1) as f64 * q).round() as usize].as_secs_f64() * 1000.0;
     format!(
         "{label:<44} n={:<6} min {:>8.3} ms  p50 {:>8.3} ms  p99 {:>8.3} ms  max {:>8.3} ms",
         samples.len(),
@@ -72,8 +67,7 @@ fn summary(label: &str, mut samples: Vec<Duration>) -> String {
 }
 
 async fn cold_start(binary: PathBuf, event: PathBuf, runs: usize) -> Result<(), BoxError> {
-    let event =
-        std::fs::read_to_string(&event).map_err(|e| format!("reading {}: {e}", event.display()))?;
+    let event = std::fs::read_to_string(&event).map_err(|e| format!("reading {}: {e}", event.display()))?;
     if !binary.exists() {
         return Err(format!("{} does not exist: build it first", binary.display()).into());
     }
@@ -90,16 +84,12 @@ async fn cold_start(binary: PathBuf, event: PathBuf, runs: usize) -> Result<(), 
             .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256")
             .env("AWS_LAMBDA_LOG_FORMAT", "JSON")
             .env("AWS_LAMBDA_LOG_LEVEL", "WARN")
-            .env(
-                "DATABASE_URL",
-                "postgres://rylie@127.0.0.1:9/rylie?sslmode=disable",
-            )
+            .env("DATABASE_URL", "postgres://rylie@127.0.0.1:9/rylie?sslmode=disable")
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .kill_on_drop(true)
             .spawn()?;
-        let handled =
-            tokio::time::timeout(Duration::from_secs(10), serve_one(&listener, &event, run)).await;
+        let handled = tokio::time::timeout(Duration::from_secs(10), serve_one(&listener, &event, run)).await;
         let elapsed = started.elapsed();
         child.kill().await.ok();
         match handled {
@@ -108,10 +98,7 @@ async fn cold_start(binary: PathBuf, event: PathBuf, runs: usize) -> Result<(), 
             Err(_) => return Err(format!("run {run}: no response within 10 s").into()),
         }
     }
-    println!(
-        "{}",
-        summary("process start → first response (api-health)", samples)
-    );
+    println!("{}", summary("process start → first response (api-health)", samples));
     Ok(())
 }
 
@@ -127,11 +114,7 @@ async fn serve_one(listener: &TcpListener, event: &str, run: usize) -> Result<()
 }
 
 /// Answers requests on one keep-alive connection; true once the response was posted.
-async fn handle_connection(
-    stream: TcpStream,
-    event: &str,
-    request_id: &str,
-) -> Result<bool, BoxError> {
+async fn handle_connection(stream: TcpStream, event: &str, request_id: &str) -> Result<bool, BoxError> {
     let mut reader = BufReader::new(stream);
     loop {
         let mut request_line = String::new();
@@ -154,11 +137,7 @@ async fn handle_connection(
         }
         let mut body = vec![0; content_length];
         reader.read_exact(&mut body).await?;
-        let path = request_line
-            .split_whitespace()
-            .nth(1)
-            .unwrap_or_default()
-            .to_owned();
+        let path = request_line.split_whitespace().nth(1).unwrap_or_default().to_owned();
         if path.ends_with("/invocation/next") {
             let deadline = std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)?
@@ -184,11 +163,7 @@ async fn handle_connection(
             }
             return Ok(true);
         } else if path.ends_with("/error") {
-            return Err(format!(
-                "the function reported an error: {}",
-                String::from_utf8_lossy(&body)
-            )
-            .into());
+            return Err(format!("the function reported an error: {}", String::from_utf8_lossy(&body)).into());
         } else {
             reader
                 .get_mut()
@@ -202,10 +177,7 @@ async fn statements(database_url: &str, iterations: usize) -> Result<(), BoxErro
     let client = ConnectSettings::from_url(database_url)?.connect().await?;
     let sql = "SELECT oid, datname FROM pg_database WHERE oid = $1";
     let oid: u32 = client
-        .query_one(
-            "SELECT oid FROM pg_database WHERE datname = current_database()",
-            &[],
-        )
+        .query_one("SELECT oid FROM pg_database WHERE datname = current_database()", &[])
         .await?
         .get(0);
     // Warm the server's caches so the first strategy is not penalised.
@@ -235,17 +207,8 @@ async fn statements(database_url: &str, iterations: usize) -> Result<(), BoxErro
         unnamed.push(started.elapsed());
         assert_eq!(rows.len(), 1);
     }
-    println!(
-        "{}",
-        summary("query(sql): named statement per query", named)
-    );
-    println!(
-        "{}",
-        summary("prepare once + query(&stmt): pins a proxy", reused)
-    );
-    println!(
-        "{}",
-        summary("query_typed(sql): unnamed statement", unnamed)
-    );
+    println!("{}", summary("query(sql): named statement per query", named));
+    println!("{}", summary("prepare once + query(&stmt): pins a proxy", reused));
+    println!("{}", summary("query_typed(sql): unnamed statement", unnamed));
     Ok(())
 }

@@ -84,8 +84,7 @@ async fn run(cli: Cli) -> Result<(), rylie_app::BoxError> {
                 None => MigrationSet::embedded()?,
             };
             let mut client = ConnectSettings::from_url(&database_url)?.connect().await?;
-            let report =
-                migrate::run(&mut client, &set, mode, Duration::from_secs(lock_wait_secs)).await?;
+            let report = migrate::run(&mut client, &set, mode, Duration::from_secs(lock_wait_secs)).await?;
             println!("{}", serde_json::to_string_pretty(&report)?);
             Ok(())
         }

@@ -191,6 +191,10 @@ fn demo_vin(template: &str) -> String {
 }
 
 pub async fn demo(client: &Client) -> Result<DemoSummary, rylie_app::BoxError> {
+    // Seeding spans tenants: the platform scope of row-level security, for this session only.
+    client
+        .batch_execute("SELECT set_config('rylie.scope', 'platform', false)")
+        .await?;
     let dealership_id: i64 = client
         .query_typed(
             "INSERT INTO dealerships (name, subdomain, contact_email, contact_phone, handover_email,
@@ -228,15 +232,17 @@ pub async fn demo(client: &Client) -> Result<DemoSummary, rylie_app::BoxError> {
 
     let vehicles: Vec<serde_json::Value> = VEHICLES
         .iter()
-        .map(|(vin, stock, condition, year, make, model, trim, body, color, miles, price, msrp, features)| {
-            json!({
-                "vin": demo_vin(vin), "stock_number": stock, "condition": condition, "year": year,
-                "make": make, "model": model, "trim": trim, "body_style": body, "exterior_color": color,
-                "mileage": miles, "price": price, "msrp": if *msrp > 0.0 { Some(msrp) } else { None },
-                "features": features,
-                "description": format!("{year} {make} {model} {trim} in {color}."),
-            })
-        })
+        .map(
+            |(vin, stock, condition, year, make, model, trim, body, color, miles, price, msrp, features)| {
+                json!({
+                    "vin": demo_vin(vin), "stock_number": stock, "condition": condition, "year": year,
+                    "make": make, "model": model, "trim": trim, "body_style": body, "exterior_color": color,
+                    "mileage": miles, "price": price, "msrp": if *msrp > 0.0 { Some(msrp) } else { None },
+                    "features": features,
+                    "description": format!("{year} {make} {model} {trim} in {color}."),
+                })
+            },
+        )
         .collect();
     let count = client
         .query_typed(
@@ -250,7 +256,10 @@ pub async fn demo(client: &Client) -> Result<DemoSummary, rylie_app::BoxError> {
              ON CONFLICT (dealership_id, vin) DO UPDATE SET price = EXCLUDED.price, mileage = EXCLUDED.mileage,
                  is_active = true, status = 'available', last_seen = now()
              RETURNING id",
-            &[(&dealership_id, Type::INT8), (&serde_json::Value::from(vehicles), Type::JSONB)],
+            &[
+                (&dealership_id, Type::INT8),
+                (&serde_json::Value::from(vehicles), Type::JSONB),
+            ],
         )
         .await?
         .len() as i64;

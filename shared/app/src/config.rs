@@ -53,6 +53,29 @@ impl fmt::Debug for DatabaseSource {
     }
 }
 
+/// Where the access-token signing keys come from.
+#[derive(Clone, PartialEq, Eq)]
+pub enum KeysSource {
+    /// `JWT_KEYS`: the key-set JSON itself (local runs, tests).
+    Inline(String),
+    /// `JWT_KEYS_SECRET_ARN`: a Secrets Manager secret holding the key-set JSON.
+    Secret(String),
+}
+
+impl fmt::Debug for KeysSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            KeysSource::Inline(_) => f.write_str("Inline(..)"),
+            KeysSource::Secret(arn) => f.debug_tuple("Secret").field(arn).finish(),
+        }
+    }
+}
+
+/// The key set `infra/local/run` and tests use when none is configured. Refused outside
+/// RYLIE_ENV=local: it is public, so it protects nothing.
+pub const LOCAL_DEVELOPMENT_KEYS: &str =
+    r#"{"active":"local-1","keys":{"local-1":"local development only - never used outside RYLIE_ENV=local"}}"#;
+
 /// The configuration of one function instance.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -60,6 +83,10 @@ pub struct Config {
     pub environment: Environment,
     pub log_format: LogFormat,
     pub database: DatabaseSource,
+    /// None: this function authenticates nobody.
+    pub token_keys: Option<KeysSource>,
+    /// `RATE_LIMIT_TABLE`: the DynamoDB table of rate-limit counters; none: in memory.
+    pub rate_limit_table: Option<String>,
 }
 
 /// A configuration problem, naming the variable.
@@ -77,15 +104,8 @@ impl Config {
     }
 
     /// Reads configuration through `lookup` (the environment in production, a map in tests).
-    pub fn from_lookup(
-        function: &str,
-        lookup: impl Fn(&str) -> Option<String>,
-    ) -> Result<Self, ConfigError> {
-        let get = |name: &str| {
-            lookup(name)
-                .map(|v| v.trim().to_owned())
-                .filter(|v| !v.is_empty())
-        };
+    pub fn from_lookup(function: &str, lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let get = |name: &str| lookup(name).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
         let environment = match get("RYLIE_ENV").as_deref() {
             None | Some("local") => Environment::Local,
             Some("staging") => Environment::Staging,
@@ -114,13 +134,10 @@ impl Config {
             (None, Some(arn)) => {
                 let ssl = match get("DATABASE_SSLMODE") {
                     None => SslMode::Require,
-                    Some(mode) => {
-                        mode.parse()
-                            .map_err(|e: rylie_store::StoreError| ConfigError {
-                                variable: "DATABASE_SSLMODE",
-                                problem: e.to_string(),
-                            })?
-                    }
+                    Some(mode) => mode.parse().map_err(|e: rylie_store::StoreError| ConfigError {
+                        variable: "DATABASE_SSLMODE",
+                        problem: e.to_string(),
+                    })?,
                 };
                 DatabaseSource::Secret {
                     arn,
@@ -136,12 +153,31 @@ impl Config {
                 });
             }
         };
+        let token_keys = match (get("JWT_KEYS"), get("JWT_KEYS_SECRET_ARN")) {
+            (Some(json), _) => Some(KeysSource::Inline(json)),
+            (None, Some(arn)) => Some(KeysSource::Secret(arn)),
+            (None, None) if environment == Environment::Local => {
+                Some(KeysSource::Inline(LOCAL_DEVELOPMENT_KEYS.to_owned()))
+            }
+            (None, None) => None,
+        };
+        if environment != Environment::Local
+            && token_keys == Some(KeysSource::Inline(LOCAL_DEVELOPMENT_KEYS.to_owned()))
+        {
+            return Err(ConfigError {
+                variable: "JWT_KEYS",
+                problem: "holds the public local development keys; set JWT_KEYS_SECRET_ARN".to_owned(),
+            });
+        }
         let function = get("AWS_LAMBDA_FUNCTION_NAME").unwrap_or_else(|| function.to_owned());
+        let rate_limit_table = get("RATE_LIMIT_TABLE");
         Ok(Self {
             function,
             environment,
             log_format,
             database,
+            token_keys,
+            rate_limit_table,
         })
     }
 }
@@ -153,10 +189,7 @@ mod tests {
     use super::*;
 
     fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
-        let map: HashMap<String, String> = vars
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
+        let map: HashMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         Config::from_lookup("api-health", |name| map.get(name).cloned())
     }
 
@@ -165,9 +198,7 @@ mod tests {
         let error = config(&[]).unwrap_err();
         assert_eq!(error.variable, "DATABASE_URL");
         assert!(
-            error
-                .to_string()
-                .starts_with("configuration: DATABASE_URL is not set"),
+            error.to_string().starts_with("configuration: DATABASE_URL is not set"),
             "{error}"
         );
     }
@@ -178,18 +209,10 @@ mod tests {
         assert_eq!(error.variable, "RYLIE_ENV");
         assert!(error.problem.contains("\"prod\""));
 
-        let error = config(&[
-            ("DATABASE_SECRET_ARN", "arn:x"),
-            ("DATABASE_SSLMODE", "sometimes"),
-        ])
-        .unwrap_err();
+        let error = config(&[("DATABASE_SECRET_ARN", "arn:x"), ("DATABASE_SSLMODE", "sometimes")]).unwrap_err();
         assert_eq!(error.variable, "DATABASE_SSLMODE");
 
-        let error = config(&[
-            ("DATABASE_URL", "postgres://x"),
-            ("AWS_LAMBDA_LOG_FORMAT", "xml"),
-        ])
-        .unwrap_err();
+        let error = config(&[("DATABASE_URL", "postgres://x"), ("AWS_LAMBDA_LOG_FORMAT", "xml")]).unwrap_err();
         assert_eq!(error.variable, "RYLIE_LOG_FORMAT");
     }
 
@@ -202,10 +225,7 @@ mod tests {
             ),
             ("DATABASE_HOST", "proxy.example"),
             ("AWS_LAMBDA_LOG_FORMAT", "JSON"),
-            (
-                "AWS_LAMBDA_FUNCTION_NAME",
-                "rylie-staging-ApiHealthFunction",
-            ),
+            ("AWS_LAMBDA_FUNCTION_NAME", "rylie-staging-ApiHealthFunction"),
             ("RYLIE_ENV", "staging"),
         ])
         .unwrap();

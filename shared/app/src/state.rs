@@ -2,9 +2,13 @@
 
 use std::time::Duration;
 
+use rylie_cloud::RateLimiter;
 use rylie_store::{ConnectSettings, Db, SslMode, migrate::MigrationSet};
 
-use crate::config::{Config, DatabaseSource};
+use crate::{
+    auth::tokens::{TokenError, TokenKeys},
+    config::{Config, DatabaseSource, KeysSource},
+};
 
 /// How long init waits for the database before leaving the connection to the first request.
 const INIT_CONNECT_BUDGET: Duration = Duration::from_secs(2);
@@ -16,6 +20,9 @@ pub struct State {
     pub db: Db,
     /// The migrations this binary was built with (`/healthz` compares them with the database).
     pub migrations: MigrationSet,
+    /// Access-token keys; None in functions that authenticate nobody.
+    pub tokens: Option<TokenKeys>,
+    pub limiter: RateLimiter,
 }
 
 /// Why a container could not start.
@@ -27,6 +34,8 @@ pub enum InitError {
     Store(#[from] rylie_store::StoreError),
     #[error("embedded migrations: {0}")]
     Migrations(#[from] rylie_store::migrate::MigrationError),
+    #[error("access-token keys: {0}")]
+    Tokens(#[from] TokenError),
 }
 
 impl State {
@@ -34,29 +43,57 @@ impl State {
     /// and connects if the database answers quickly. Only a configuration that can never work
     /// fails here; an unreachable database does not.
     pub async fn init(config: Config) -> Result<Self, InitError> {
+        let needs_aws = matches!(config.database, DatabaseSource::Secret { .. })
+            || matches!(config.token_keys, Some(KeysSource::Secret(_)))
+            || config.rate_limit_table.is_some();
+        let aws = if needs_aws {
+            Some(rylie_cloud::load_aws_config().await)
+        } else {
+            None
+        };
+        let secret = async |arn: &str| {
+            rylie_cloud::Secrets::new(aws.as_ref().expect("loaded above"))
+                .string(arn)
+                .await
+        };
         let settings = match &config.database {
             DatabaseSource::Url(url) => ConnectSettings::from_url(url)?,
             DatabaseSource::Secret { arn, host, ssl } => {
-                let aws = rylie_cloud::load_aws_config().await;
-                let secret = rylie_cloud::Secrets::new(&aws).string(arn).await?;
-                ConnectSettings::from_rds_secret(&secret, host.as_deref(), *ssl)?
+                ConnectSettings::from_rds_secret(&secret(arn).await?, host.as_deref(), *ssl)?
             }
         };
+        let tokens = match &config.token_keys {
+            None => None,
+            Some(KeysSource::Inline(json)) => Some(TokenKeys::from_json(json)?),
+            Some(KeysSource::Secret(arn)) => Some(TokenKeys::from_json(&secret(arn).await?)?),
+        };
+        let limiter = RateLimiter::from_config(aws.as_ref(), config.rate_limit_table.clone());
         if settings.ssl() != SslMode::Disable {
             // Loading the root store is the costly part of TLS; do it during init.
             rylie_store::connect::tls_config();
         }
-        let state = Self::new(config, Db::new(settings))?;
+        let state = Self {
+            tokens,
+            limiter,
+            ..Self::new(config, Db::new(settings))?
+        };
         state.db.warm_up(INIT_CONNECT_BUDGET).await;
         Ok(state)
     }
 
-    /// State around an existing database handle (tests, the operator CLI).
+    /// State around an existing database handle (tests, the operator CLI): token keys from
+    /// the configuration's inline JSON, rate limits in memory.
     pub fn new(config: Config, db: Db) -> Result<Self, InitError> {
+        let tokens = match &config.token_keys {
+            Some(KeysSource::Inline(json)) => Some(TokenKeys::from_json(json)?),
+            _ => None,
+        };
         Ok(Self {
             config,
             db,
             migrations: MigrationSet::embedded()?,
+            tokens,
+            limiter: RateLimiter::from_config(None, None),
         })
     }
 }

@@ -38,6 +38,8 @@ async fn init_reads_an_rds_format_secret_and_reaches_the_database_through_the_ho
             host: Some("127.0.0.1".into()),
             ssl: rylie_store::SslMode::Disable,
         },
+        token_keys: None,
+        rate_limit_table: None,
     };
     let state = State::init(config).await.unwrap();
     let health = rylie_store::health::check(&state.db, &state.migrations).await;
@@ -60,6 +62,8 @@ async fn a_missing_secret_fails_init_naming_the_secret() {
             host: None,
             ssl: rylie_store::SslMode::Require,
         },
+        token_keys: None,
+        rate_limit_table: None,
     };
     let error = State::init(config).await.unwrap_err().to_string();
     assert!(error.contains(arn), "{error}");

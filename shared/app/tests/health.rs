@@ -19,14 +19,12 @@ fn state(db: Db) -> State {
 
 /// A database handle to a port where nothing listens.
 fn unreachable_db() -> Db {
-    Db::new(
-        ConnectSettings::from_url("postgres://rylie@127.0.0.1:9/rylie?sslmode=disable").unwrap(),
-    )
+    Db::new(ConnectSettings::from_url("postgres://rylie@127.0.0.1:9/rylie?sslmode=disable").unwrap())
 }
 
 async fn call(state: &State, event: &str) -> (u16, Value) {
     let request = http::request_from_event(event).unwrap();
-    let response: Response<Body> = http::handle(state, &http::health::handle, request).await;
+    let response: Response<Body> = http::handle(state, http::Access::Public, &http::health::handle, request).await;
     let status = response.status().as_u16();
     let body = match response.body() {
         Body::Text(text) => serde_json::from_str(text).unwrap(),
@@ -131,10 +129,7 @@ async fn healthz_answers_503_when_an_applied_migration_changed() {
 async fn unknown_paths_and_methods_get_the_error_envelope() {
     let state = state(unreachable_db());
     let (status, body) = call(&state, &with_path(HEALTH, "GET", "/nope")).await;
-    assert_eq!(
-        (status, body["error"]["code"].as_str()),
-        (404, Some("NOT_FOUND"))
-    );
+    assert_eq!((status, body["error"]["code"].as_str()), (404, Some("NOT_FOUND")));
     let (status, body) = call(&state, &with_path(HEALTH, "POST", "/health")).await;
     assert_eq!(
         (status, body["error"]["code"].as_str()),

@@ -21,15 +21,12 @@ async fn the_sample_event_is_a_dry_run_and_apply_then_validates_clean() {
     let state = state(&test_db);
     let total = state.migrations.iter().count();
 
-    let sample: MigrateRequest =
-        serde_json::from_str(include_str!("../../../events/db-migrate.json")).unwrap();
+    let sample: MigrateRequest = serde_json::from_str(include_str!("../../../events/db-migrate.json")).unwrap();
     assert_eq!(sample.mode, Mode::DryRun);
     let dry = handle(&state, sample).await.unwrap();
     assert_eq!((dry.pending.len(), dry.applied.len()), (total, 0));
 
-    let applied = handle(&state, MigrateRequest { mode: Mode::Apply })
-        .await
-        .unwrap();
+    let applied = handle(&state, MigrateRequest { mode: Mode::Apply }).await.unwrap();
     assert_eq!(applied.applied.len(), total);
 
     let validated = handle(
@@ -49,10 +46,7 @@ fn an_unknown_mode_or_field_is_refused_with_its_name() {
     let error = serde_json::from_str::<MigrateRequest>(r#"{"mode":"yolo"}"#)
         .unwrap_err()
         .to_string();
-    assert!(
-        error.contains("yolo") && error.contains("dry-run"),
-        "{error}"
-    );
+    assert!(error.contains("yolo") && error.contains("dry-run"), "{error}");
     let error = serde_json::from_str::<MigrateRequest>(r#"{"mdoe":"apply"}"#)
         .unwrap_err()
         .to_string();

@@ -13,9 +13,7 @@ pub use secrets::Secrets;
 /// Loads the shared AWS configuration (region, credentials, endpoint) from the environment.
 /// Called during init, once, and only by functions that use an AWS client.
 pub async fn load_aws_config() -> aws_config::SdkConfig {
-    aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .load()
-        .await
+    aws_config::defaults(aws_config::BehaviorVersion::latest()).load().await
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -254,9 +254,9 @@ impl DynamoLimiter {
             .attributes()
             .and_then(|attributes| attributes.get("count"))
             .ok_or_else(|| CounterError::BadResponse("no count attribute".to_owned()))?;
-        let count = count.as_n().map_err(|value| {
-            CounterError::BadResponse(format!("count is not a number: {value:?}"))
-        })?;
+        let count = count
+            .as_n()
+            .map_err(|value| CounterError::BadResponse(format!("count is not a number: {value:?}")))?;
         count
             .parse()
             .map_err(|e| CounterError::BadResponse(format!("count {count:?}: {e}")))
@@ -280,16 +280,9 @@ impl MemoryLimiter {
     pub fn check_limit(&self, subject: &str, limit: u32, now: i64) -> Decision {
         let (start, end) = window(now);
         // A panic while the lock was held cannot leave a count half-written.
-        let mut windows = self
-            .windows
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut windows = self.windows.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         windows.retain(|window_start, _| *window_start >= start);
-        let count = windows
-            .entry(start)
-            .or_default()
-            .entry(subject.to_owned())
-            .or_insert(0);
+        let count = windows.entry(start).or_default().entry(subject.to_owned()).or_insert(0);
         *count = count.saturating_add(1);
         Decision::counted(limit, *count, end)
     }
@@ -311,10 +304,7 @@ mod tests {
     fn windows_start_on_the_hour_and_last_an_hour() {
         assert_eq!(window(HOUR_START), (HOUR_START, HOUR_START + 3600));
         assert_eq!(window(HOUR_START + 3599), (HOUR_START, HOUR_START + 3600));
-        assert_eq!(
-            window(HOUR_START + 3600),
-            (HOUR_START + 3600, HOUR_START + 7200)
-        );
+        assert_eq!(window(HOUR_START + 3600), (HOUR_START + 3600, HOUR_START + 7200));
     }
 
     #[test]
@@ -381,9 +371,7 @@ mod tests {
     async fn from_config_without_a_table_uses_memory_with_the_tier_limit() {
         let limiter = RateLimiter::from_config(None, Some("rate-limits".to_owned()));
         assert!(matches!(limiter, RateLimiter::Memory(_)));
-        let decision = limiter
-            .check("ip:203.0.113.9", Tier::PublicIp, HOUR_START)
-            .await;
+        let decision = limiter.check("ip:203.0.113.9", Tier::PublicIp, HOUR_START).await;
         assert_eq!((decision.limit, decision.remaining), (100, 99));
     }
 }

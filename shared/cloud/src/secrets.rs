@@ -30,8 +30,8 @@ impl Secrets {
             .send()
             .await
             .map_err(|e| fail(DisplayErrorContext(&e).to_string()))?;
-        output.secret_string.ok_or_else(|| {
-            fail("the secret has no string value (binary secrets are not supported)".to_owned())
-        })
+        output
+            .secret_string
+            .ok_or_else(|| fail("the secret has no string value (binary secrets are not supported)".to_owned()))
     }
 }

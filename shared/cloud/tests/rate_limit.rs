@@ -3,8 +3,7 @@
 use std::time::Duration;
 
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType,
-    ScalarAttributeType,
+    AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
 };
 use rylie_cloud::{Decision, DynamoLimiter, RateLimiter, Tier};
 
@@ -74,11 +73,7 @@ async fn counts_down_then_refuses_the_request_over_the_limit_with_retry_after() 
         }
     );
     assert_eq!(refused.retry_after_seconds(now), 3000);
-    assert!(
-        refused
-            .headers(now)
-            .contains(&("Retry-After", "3000".to_owned()))
-    );
+    assert!(refused.headers(now).contains(&("Retry-After", "3000".to_owned())));
 }
 
 #[tokio::test]
@@ -87,12 +82,7 @@ async fn a_new_window_starts_a_fresh_count() {
     for _ in 0..2 {
         limiter.check_limit("user:42", 1, HOUR_START + 5).await;
     }
-    assert!(
-        !limiter
-            .check_limit("user:42", 1, HOUR_START + 3599)
-            .await
-            .allowed
-    );
+    assert!(!limiter.check_limit("user:42", 1, HOUR_START + 3599).await.allowed);
 
     let next = limiter.check_limit("user:42", 1, HOUR_START + 3600).await;
     assert!(next.allowed && !next.degraded, "{next:?}");
@@ -127,10 +117,7 @@ async fn the_counter_item_expires_an_hour_after_its_window_ends() {
     let item = aws_sdk_dynamodb::Client::new(&config)
         .get_item()
         .table_name(&table)
-        .key(
-            "pk",
-            AttributeValue::S(format!("ip:198.51.100.7#{HOUR_START}")),
-        )
+        .key("pk", AttributeValue::S(format!("ip:198.51.100.7#{HOUR_START}")))
         .consistent_read(true)
         .send()
         .await
@@ -138,10 +125,7 @@ async fn the_counter_item_expires_an_hour_after_its_window_ends() {
         .item
         .expect("the counter item exists");
     assert_eq!(item["count"], AttributeValue::N("2".to_owned()));
-    assert_eq!(
-        item["expires_at"],
-        AttributeValue::N((HOUR_START + 7200).to_string())
-    );
+    assert_eq!(item["expires_at"], AttributeValue::N((HOUR_START + 7200).to_string()));
 }
 
 #[tokio::test]
@@ -175,8 +159,7 @@ async fn an_unreachable_table_fails_open_quickly_and_marks_the_decision_degraded
 #[tokio::test]
 async fn a_missing_table_fails_open() {
     let config = rylie_testkit::moto_config().await;
-    let limiter = DynamoLimiter::new(&config, rylie_testkit::unique_name("no-such-table"))
-        .with_timeout(TEST_TIMEOUT);
+    let limiter = DynamoLimiter::new(&config, rylie_testkit::unique_name("no-such-table")).with_timeout(TEST_TIMEOUT);
     let decision = limiter.check_limit("user:42", 5, HOUR_START).await;
     assert!(decision.allowed && decision.degraded, "{decision:?}");
     assert_eq!(decision.remaining, 5);

@@ -32,7 +32,13 @@ pub enum Role {
 
 impl Role {
     pub const STAFF: [Role; 4] = [Role::SuperAdmin, Role::DealershipAdmin, Role::Manager, Role::User];
-    pub const ALL: [Role; 5] = [Role::SuperAdmin, Role::DealershipAdmin, Role::Manager, Role::User, Role::Api];
+    pub const ALL: [Role; 5] = [
+        Role::SuperAdmin,
+        Role::DealershipAdmin,
+        Role::Manager,
+        Role::User,
+        Role::Api,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -94,17 +100,20 @@ pub enum Cell {
 pub const MATRIX: [[Cell; 4]; 5] = {
     use Cell::*;
     [
-        [Allowed, Allowed, Allowed, Allowed],                 // super_admin
-        [Dealership, Dealership, Dealership, Dealership],     // dealership_admin
-        [Dealership, Dealership, Denied, Denied],             // manager
-        [Dealership, OwnData, Denied, Denied],                // user
-        [KeyScope, KeyScope, Denied, Denied],                 // api
+        [Allowed, Allowed, Allowed, Allowed],             // super_admin
+        [Dealership, Dealership, Dealership, Dealership], // dealership_admin
+        [Dealership, Dealership, Denied, Denied],         // manager
+        [Dealership, OwnData, Denied, Denied],            // user
+        [KeyScope, KeyScope, Denied, Denied],             // api
     ]
 };
 
 pub fn cell(role: Role, action: Action) -> Cell {
     let row = Role::ALL.iter().position(|r| *r == role).expect("every role has a row");
-    let column = Action::ALL.iter().position(|a| *a == action).expect("every action has a column");
+    let column = Action::ALL
+        .iter()
+        .position(|a| *a == action)
+        .expect("every action has a column");
     MATRIX[row][column]
 }
 
@@ -120,6 +129,8 @@ pub struct Principal {
     pub dealership_id: Option<DealershipId>,
     /// An API key's scopes, e.g. `vehicles:read`, `conversations:write`.
     pub scopes: Vec<String>,
+    /// An API key's rate-limit tier (`standard`, `premium`, `enterprise`).
+    pub key_tier: Option<String>,
 }
 
 /// What a route is about to touch.
@@ -163,7 +174,12 @@ pub fn authorize(principal: &Principal, target: &Target<'_>) -> Result<(), Denia
         }
     }
     let forbidden = || {
-        Err(Denial::Forbidden(format!("{} may not {} {}", principal.role, verb(target.action), target.resource)))
+        Err(Denial::Forbidden(format!(
+            "{} may not {} {}",
+            principal.role,
+            verb(target.action),
+            target.resource
+        )))
     };
     match rule {
         Cell::Allowed | Cell::Dealership => Ok(()),
@@ -173,9 +189,10 @@ pub fn authorize(principal: &Principal, target: &Target<'_>) -> Result<(), Denia
         },
         Cell::KeyScope => {
             let needed = format!("{}:{}", target.resource, scope_verb(target.action));
-            let granted = principal.scopes.iter().any(|scope| {
-                scope == &needed || scope == &format!("{}:*", target.resource) || scope == "*"
-            });
+            let granted = principal
+                .scopes
+                .iter()
+                .any(|scope| scope == &needed || scope == &format!("{}:*", target.resource) || scope == "*");
             if granted {
                 Ok(())
             } else {
@@ -216,11 +233,17 @@ mod tests {
             api_key_id: None,
             dealership_id: (role != Role::SuperAdmin).then_some(HOME),
             scopes: vec![],
+            key_tier: None,
         }
     }
 
     fn target(action: Action, dealership: Option<DealershipId>, owner: Option<i64>) -> Target<'static> {
-        Target { resource: "personas", action, dealership_id: dealership, owner_user_id: owner }
+        Target {
+            resource: "personas",
+            action,
+            dealership_id: dealership,
+            owner_user_id: owner,
+        }
     }
 
     #[test]
@@ -245,15 +268,24 @@ mod tests {
     fn a_user_writes_own_data_only() {
         let user = staff(Role::User);
         assert!(authorize(&user, &target(Action::Write, Some(HOME), Some(10))).is_ok());
-        assert!(matches!(authorize(&user, &target(Action::Write, Some(HOME), Some(11))), Err(Denial::Forbidden(_))));
-        assert!(matches!(authorize(&user, &target(Action::Write, Some(HOME), None)), Err(Denial::Forbidden(_))));
+        assert!(matches!(
+            authorize(&user, &target(Action::Write, Some(HOME), Some(11))),
+            Err(Denial::Forbidden(_))
+        ));
+        assert!(matches!(
+            authorize(&user, &target(Action::Write, Some(HOME), None)),
+            Err(Denial::Forbidden(_))
+        ));
     }
 
     #[test]
     fn another_dealership_is_outside_the_tenant_for_everyone_but_super_admin() {
         for role in [Role::DealershipAdmin, Role::Manager, Role::User] {
             for action in Action::ALL {
-                assert_eq!(authorize(&staff(role), &target(action, Some(OTHER), Some(10))), Err(Denial::OutsideTenant));
+                assert_eq!(
+                    authorize(&staff(role), &target(action, Some(OTHER), Some(10))),
+                    Err(Denial::OutsideTenant)
+                );
             }
         }
         assert!(authorize(&staff(Role::SuperAdmin), &target(Action::Delete, Some(OTHER), None)).is_ok());
@@ -262,7 +294,10 @@ mod tests {
     #[test]
     fn platform_objects_are_super_admin_only() {
         for role in [Role::DealershipAdmin, Role::Manager, Role::User] {
-            assert!(matches!(authorize(&staff(role), &target(Action::Admin, None, None)), Err(Denial::Forbidden(_))));
+            assert!(matches!(
+                authorize(&staff(role), &target(Action::Admin, None, None)),
+                Err(Denial::Forbidden(_))
+            ));
         }
         assert!(authorize(&staff(Role::SuperAdmin), &target(Action::Admin, None, None)).is_ok());
     }
@@ -275,15 +310,24 @@ mod tests {
             api_key_id: Some(5),
             dealership_id: Some(HOME),
             scopes: scopes.iter().map(|s| s.to_string()).collect(),
+            key_tier: None,
         };
-        let vehicles = |action| Target { resource: "vehicles", action, dealership_id: Some(HOME), owner_user_id: None };
+        let vehicles = |action| Target {
+            resource: "vehicles",
+            action,
+            dealership_id: Some(HOME),
+            owner_user_id: None,
+        };
         assert!(authorize(&key(&["vehicles:read"]), &vehicles(Action::Read)).is_ok());
         assert!(authorize(&key(&["vehicles:read"]), &vehicles(Action::Write)).is_err());
         assert!(authorize(&key(&["vehicles:*"]), &vehicles(Action::Write)).is_ok());
         assert!(authorize(&key(&["personas:read"]), &vehicles(Action::Read)).is_err());
         assert!(authorize(&key(&["*"]), &vehicles(Action::Delete)).is_err());
         assert!(authorize(&key(&["*"]), &vehicles(Action::Admin)).is_err());
-        let elsewhere = Target { dealership_id: Some(OTHER), ..vehicles(Action::Read) };
+        let elsewhere = Target {
+            dealership_id: Some(OTHER),
+            ..vehicles(Action::Read)
+        };
         assert_eq!(authorize(&key(&["*"]), &elsewhere), Err(Denial::OutsideTenant));
     }
 

@@ -4,8 +4,12 @@
 //! Values from outside (HTTP bodies, feeds, mail) are parsed into these types at the edge;
 //! code past the edge never re-checks them.
 
+pub mod access;
+pub mod api_key;
 pub mod dealership;
 pub mod vin;
 
+pub use access::{Action, Principal, Role};
+pub use api_key::ApiKey;
 pub use dealership::{DealershipId, Subdomain};
 pub use vin::Vin;

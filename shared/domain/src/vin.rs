@@ -99,13 +99,7 @@ mod tests {
     #[test]
     fn bad_vins_say_why() {
         assert_eq!(Vin::parse("1M8GDM9AXKP04278"), Err(VinError::Length(16)));
-        assert_eq!(
-            Vin::parse("1M8GDM9AXKP04278O"),
-            Err(VinError::Character('O'))
-        );
-        assert_eq!(
-            Vin::parse("1M8GDM9AXKP04278-"),
-            Err(VinError::Character('-'))
-        );
+        assert_eq!(Vin::parse("1M8GDM9AXKP04278O"), Err(VinError::Character('O')));
+        assert_eq!(Vin::parse("1M8GDM9AXKP04278-"), Err(VinError::Character('-')));
     }
 }

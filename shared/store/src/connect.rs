@@ -82,9 +82,8 @@ impl ConnectSettings {
     /// accepted; see the module docs for what `require` means here.
     pub fn from_url(url: &str) -> Result<Self, StoreError> {
         let (rest, ssl) = take_sslmode(url)?;
-        let mut config = tokio_postgres::Config::from_str(&rest).map_err(|e| {
-            StoreError::Settings(format!("DATABASE_URL is not a valid PostgreSQL URL: {e}"))
-        })?;
+        let mut config = tokio_postgres::Config::from_str(&rest)
+            .map_err(|e| StoreError::Settings(format!("DATABASE_URL is not a valid PostgreSQL URL: {e}")))?;
         let ssl = ssl.unwrap_or(SslMode::Prefer);
         config.ssl_mode(pg_ssl_mode(ssl));
         Ok(Self::finish(config, ssl))
@@ -92,11 +91,7 @@ impl ConnectSettings {
 
     /// Builds settings from an RDS-format secret (JSON with host, port, username, password,
     /// dbname). `host_override` replaces the secret's host: the RDS Proxy endpoint.
-    pub fn from_rds_secret(
-        secret_json: &str,
-        host_override: Option<&str>,
-        ssl: SslMode,
-    ) -> Result<Self, StoreError> {
+    pub fn from_rds_secret(secret_json: &str, host_override: Option<&str>, ssl: SslMode) -> Result<Self, StoreError> {
         let secret: RdsSecret = serde_json::from_str(secret_json).map_err(|e| {
             StoreError::Settings(format!(
                 "the database secret is not in the RDS format (host, port, username, password, dbname): {e}"
@@ -173,11 +168,7 @@ impl ConnectSettings {
             source,
         };
         if self.ssl == SslMode::Disable {
-            let (client, connection) = self
-                .config
-                .connect(tokio_postgres::NoTls)
-                .await
-                .map_err(wrap)?;
+            let (client, connection) = self.config.connect(tokio_postgres::NoTls).await.map_err(wrap)?;
             tokio::spawn(drive(connection));
             Ok(client)
         } else {
@@ -281,28 +272,16 @@ mod tests {
     fn rds_secret_with_proxy_host_override() {
         let secret = r#"{"engine":"postgres","host":"db-instance.internal","port":5432,
             "username":"rylie_app_login","password":"s3cret","dbname":"rylie"}"#;
-        let settings =
-            ConnectSettings::from_rds_secret(secret, Some("proxy.example"), SslMode::Require)
-                .unwrap();
-        assert_eq!(
-            settings.target(),
-            "rylie_app_login@proxy.example:5432/rylie"
-        );
+        let settings = ConnectSettings::from_rds_secret(secret, Some("proxy.example"), SslMode::Require).unwrap();
+        assert_eq!(settings.target(), "rylie_app_login@proxy.example:5432/rylie");
         assert!(!format!("{settings:?}").contains("s3cret"));
     }
 
     #[test]
     fn a_secret_missing_its_password_says_what_format_is_expected() {
-        let error = ConnectSettings::from_rds_secret(
-            r#"{"host":"h","username":"u"}"#,
-            None,
-            SslMode::Require,
-        )
-        .unwrap_err()
-        .to_string();
-        assert!(
-            error.contains("RDS format") && error.contains("password"),
-            "{error}"
-        );
+        let error = ConnectSettings::from_rds_secret(r#"{"host":"h","username":"u"}"#, None, SslMode::Require)
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("RDS format") && error.contains("password"), "{error}");
     }
 }

@@ -34,11 +34,7 @@ pub async fn check(db: &Db, migrations: &MigrationSet) -> DatabaseHealth {
         },
         Ok(pending) => {
             let files: Vec<&str> = pending.iter().map(|m| m.file_name.as_str()).collect();
-            not_ready(format!(
-                "{} migration(s) pending: {}",
-                files.len(),
-                files.join(", ")
-            ))
+            not_ready(format!("{} migration(s) pending: {}", files.len(), files.join(", ")))
         }
         Err(error) => not_ready(error.to_string()),
     }
@@ -63,9 +59,7 @@ impl From<StoreError> for HealthError {
 impl From<MigrationError> for HealthError {
     fn from(error: MigrationError) -> Self {
         match error {
-            MigrationError::Database { context, source } => {
-                HealthError::Store(StoreError::Query { context, source })
-            }
+            MigrationError::Database { context, source } => HealthError::Store(StoreError::Query { context, source }),
             other => HealthError::Migration(other),
         }
     }

@@ -22,14 +22,20 @@
 //! use `set_config(name, value, true)`, which ends with the transaction and does not pin.
 //! Migrations are the exception (advisory lock, DDL), and they run as their own function.
 
+pub mod auth;
 pub mod connect;
 mod db;
+pub mod dealerships;
 pub mod health;
 pub mod migrate;
+pub mod page;
+pub mod personas;
+pub mod scope;
 
 pub use connect::{ConnectSettings, SslMode};
 pub use db::{AsConnectionError, Db, is_connection_broken};
-pub use tokio_postgres::{Client, Error as PgError, error::SqlState, types::Type};
+pub use scope::Scope;
+pub use tokio_postgres::{Client, Error as PgError, Transaction, error::SqlState, types::Type};
 
 /// Errors of the store, each saying what it was doing.
 #[derive(Debug, thiserror::Error)]
@@ -50,6 +56,9 @@ pub enum StoreError {
     },
     #[error(transparent)]
     Migration(#[from] migrate::MigrationError),
+    /// The request conflicts with the data (a unique key, a row still referenced).
+    #[error("{0}")]
+    Conflict(String),
 }
 
 /// A driver error in words: the server's message and SQLSTATE for database errors (the
@@ -71,6 +80,17 @@ impl StoreError {
     /// Wraps a driver error with what we were doing when it happened.
     pub fn query(context: &'static str) -> impl FnOnce(tokio_postgres::Error) -> StoreError {
         move |source| StoreError::Query { context, source }
+    }
+
+    /// The server's constraint violation, when that is what this is: (SQLSTATE, constraint).
+    pub fn constraint_violation(&self) -> Option<(&str, Option<&str>)> {
+        match self {
+            StoreError::Query { source, .. } => source
+                .as_db_error()
+                .filter(|db| db.code().code().starts_with("23"))
+                .map(|db| (db.code().code(), db.constraint())),
+            _ => None,
+        }
     }
 
     /// True when the error means the database could not be reached (as opposed to a query

@@ -40,13 +40,9 @@ pub enum MigrationError {
         applied: String,
         current: String,
     },
-    #[error(
-        "migration {version} ({name}) is recorded in schema_migrations but no file has that version"
-    )]
+    #[error("migration {version} ({name}) is recorded in schema_migrations but no file has that version")]
     UnknownApplied { version: i64, name: String },
-    #[error(
-        "migration {file} is pending but a later migration, version {applied}, is already applied"
-    )]
+    #[error("migration {file} is pending but a later migration, version {applied}, is already applied")]
     OutOfOrder { file: String, applied: i64 },
     #[error("migration {file} failed and was rolled back: {message}")]
     Failed { file: String, message: String },
@@ -89,10 +85,7 @@ impl fmt::Debug for Migration {
 impl Migration {
     /// Parses `NNNN_name.sql` and computes the checksum (SHA-256 of the text with line endings
     /// normalised, so a checkout with CRLF endings does not look changed).
-    pub fn parse(
-        file_name: &str,
-        sql: impl Into<Cow<'static, str>>,
-    ) -> Result<Self, MigrationError> {
+    pub fn parse(file_name: &str, sql: impl Into<Cow<'static, str>>) -> Result<Self, MigrationError> {
         let bad = || MigrationError::BadFileName {
             file: file_name.to_owned(),
         };
@@ -140,16 +133,11 @@ impl MigrationSet {
         for entry in std::fs::read_dir(dir).map_err(read)? {
             let path = entry.map_err(read)?.path();
             if path.extension().is_some_and(|ext| ext == "sql") {
-                let sql =
-                    std::fs::read_to_string(&path).map_err(|source| MigrationError::Read {
-                        path: path.display().to_string(),
-                        source,
-                    })?;
-                let file = path
-                    .file_name()
-                    .and_then(|n| n.to_str())
-                    .unwrap_or_default()
-                    .to_owned();
+                let sql = std::fs::read_to_string(&path).map_err(|source| MigrationError::Read {
+                    path: path.display().to_string(),
+                    source,
+                })?;
+                let file = path.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_owned();
                 migrations.push(Migration::parse(&file, sql)?);
             }
         }
@@ -179,12 +167,8 @@ impl MigrationSet {
 
     /// Compares the files with what the database recorded and returns the pending migrations,
     /// or the first inconsistency that must stop a runner.
-    pub fn pending<'a>(
-        &'a self,
-        applied: &[AppliedMigration],
-    ) -> Result<Vec<&'a Migration>, MigrationError> {
-        let by_version: BTreeMap<i64, &AppliedMigration> =
-            applied.iter().map(|a| (a.version, a)).collect();
+    pub fn pending<'a>(&'a self, applied: &[AppliedMigration]) -> Result<Vec<&'a Migration>, MigrationError> {
+        let by_version: BTreeMap<i64, &AppliedMigration> = applied.iter().map(|a| (a.version, a)).collect();
         for record in applied {
             if !self.migrations.iter().any(|m| m.version == record.version) {
                 return Err(MigrationError::UnknownApplied {
@@ -207,8 +191,7 @@ impl MigrationSet {
                 None => pending.push(migration),
             }
         }
-        if let (Some(first), Some(last_applied)) =
-            (pending.first(), applied.iter().map(|a| a.version).max())
+        if let (Some(first), Some(last_applied)) = (pending.first(), applied.iter().map(|a| a.version).max())
             && first.version < last_applied
         {
             return Err(MigrationError::OutOfOrder {
@@ -379,12 +362,7 @@ async fn apply_locked(client: &mut Client, set: &MigrationSet) -> Result<Report,
     Ok(report(Mode::Apply, applied.len(), &pending, done))
 }
 
-fn report(
-    mode: Mode,
-    already_applied: usize,
-    pending: &[&Migration],
-    applied: Vec<AppliedNow>,
-) -> Report {
+fn report(mode: Mode, already_applied: usize, pending: &[&Migration], applied: Vec<AppliedNow>) -> Report {
     Report {
         mode,
         already_applied,
@@ -404,10 +382,7 @@ async fn acquire_lock(client: &Client, wait: Duration) -> Result<(), MigrationEr
     let mut announced = false;
     loop {
         let rows = client
-            .query_typed(
-                "SELECT pg_try_advisory_lock($1)",
-                &[(&LOCK_KEY, Type::INT8)],
-            )
+            .query_typed("SELECT pg_try_advisory_lock($1)", &[(&LOCK_KEY, Type::INT8)])
             .await
             .map_err(db("taking the migration lock"))?;
         if rows[0].get::<_, bool>(0) {
@@ -460,22 +435,10 @@ mod tests {
 
     #[test]
     fn file_names_must_carry_a_version_and_a_name() {
-        assert_eq!(
-            Migration::parse("0007_add_leads.sql", "").unwrap().version,
-            7
-        );
-        for bad in [
-            "add_leads.sql",
-            "0007.sql",
-            "0007_x.txt",
-            "v7_x.sql",
-            "_x.sql",
-        ] {
+        assert_eq!(Migration::parse("0007_add_leads.sql", "").unwrap().version, 7);
+        for bad in ["add_leads.sql", "0007.sql", "0007_x.txt", "v7_x.sql", "_x.sql"] {
             assert!(
-                matches!(
-                    Migration::parse(bad, ""),
-                    Err(MigrationError::BadFileName { .. })
-                ),
+                matches!(Migration::parse(bad, ""), Err(MigrationError::BadFileName { .. })),
                 "{bad}"
             );
         }
@@ -512,10 +475,7 @@ mod tests {
         let b = Migration::parse("0002_b.sql", "SELECT 2;").unwrap();
         let set = MigrationSet::new(vec![a.clone(), b.clone()]).unwrap();
         let pending = set.pending(&[record(&a)]).unwrap();
-        assert_eq!(
-            pending.iter().map(|m| m.version).collect::<Vec<_>>(),
-            vec![2]
-        );
+        assert_eq!(pending.iter().map(|m| m.version).collect::<Vec<_>>(), vec![2]);
 
         let mut changed = record(&a);
         changed.checksum = "0".repeat(64);

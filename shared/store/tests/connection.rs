@@ -25,10 +25,7 @@ async fn the_next_call_succeeds_after_the_backend_is_terminated() {
 
     let admin = test_db.admin_settings().connect().await.unwrap();
     let killed: bool = admin
-        .query_typed(
-            "SELECT pg_terminate_backend($1)",
-            &[(&first_pid, Type::INT4)],
-        )
+        .query_typed("SELECT pg_terminate_backend($1)", &[(&first_pid, Type::INT4)])
         .await
         .unwrap()[0]
         .get(0);
@@ -40,27 +37,19 @@ async fn the_next_call_succeeds_after_the_backend_is_terminated() {
         "the call after the kill succeeds"
     );
     let second_pid = db.backend_pid().await.unwrap();
-    assert_ne!(
-        first_pid, second_pid,
-        "a new backend serves the new connection"
-    );
+    assert_ne!(first_pid, second_pid, "a new backend serves the new connection");
 }
 
 #[tokio::test]
 async fn an_unreachable_database_does_not_fail_warm_up_and_fails_the_call_clearly() {
     // Port 9 (discard) on loopback: nothing listens, the connection is refused at once.
-    let settings = rylie_store::ConnectSettings::from_url(
-        "postgres://rylie@127.0.0.1:9/rylie?sslmode=disable",
-    )
-    .unwrap();
+    let settings =
+        rylie_store::ConnectSettings::from_url("postgres://rylie@127.0.0.1:9/rylie?sslmode=disable").unwrap();
     let db = Db::new(settings);
     db.warm_up(Duration::from_millis(500)).await;
     let error = count_dealerships(&db).await.unwrap_err();
     assert!(error.is_unavailable());
-    assert!(
-        error.to_string().contains("rylie@127.0.0.1:9/rylie"),
-        "{error}"
-    );
+    assert!(error.to_string().contains("rylie@127.0.0.1:9/rylie"), "{error}");
 }
 
 #[tokio::test]
@@ -69,15 +58,11 @@ async fn sslmode_require_insists_on_tls_and_prefer_falls_back() {
     // text, `prefer` must connect anyway.
     let test_db = TestDb::migrated().await;
     let url = test_db.app_url();
-    let require =
-        rylie_store::ConnectSettings::from_url(&url.replace("sslmode=disable", "sslmode=require"))
-            .unwrap();
+    let require = rylie_store::ConnectSettings::from_url(&url.replace("sslmode=disable", "sslmode=require")).unwrap();
     let error = require.connect().await.unwrap_err().to_string();
     assert!(error.contains("TLS"), "{error}");
 
-    let prefer =
-        rylie_store::ConnectSettings::from_url(&url.replace("sslmode=disable", "sslmode=prefer"))
-            .unwrap();
+    let prefer = rylie_store::ConnectSettings::from_url(&url.replace("sslmode=disable", "sslmode=prefer")).unwrap();
     let client = prefer.connect().await.unwrap();
     assert_eq!(client.query_typed("SELECT 1", &[]).await.unwrap().len(), 1);
 }

@@ -18,15 +18,11 @@ async fn migrations_apply_on_an_empty_database_and_a_second_run_is_a_no_op() {
     let set = embedded();
     let total = set.iter().count();
 
-    let first = migrate::run(&mut client, &set, Mode::Apply, WAIT)
-        .await
-        .unwrap();
+    let first = migrate::run(&mut client, &set, Mode::Apply, WAIT).await.unwrap();
     assert_eq!(first.applied.len(), total);
     assert_eq!(first.already_applied, 0);
 
-    let second = migrate::run(&mut client, &set, Mode::Apply, WAIT)
-        .await
-        .unwrap();
+    let second = migrate::run(&mut client, &set, Mode::Apply, WAIT).await.unwrap();
     assert!(second.applied.is_empty(), "{second:?}");
     assert_eq!(second.already_applied, total);
 
@@ -47,17 +43,11 @@ async fn a_changed_applied_migration_is_refused_naming_the_file() {
     let mut client = db.owner_settings().connect().await.unwrap();
     let mut files: Vec<Migration> = embedded().iter().cloned().collect();
     let first = files[0].clone();
-    files[0] = Migration::parse(
-        &first.file_name,
-        format!("{}\n-- an edit after the fact\n", first.sql),
-    )
-    .unwrap();
+    files[0] = Migration::parse(&first.file_name, format!("{}\n-- an edit after the fact\n", first.sql)).unwrap();
     let changed = MigrationSet::new(files).unwrap();
 
     for mode in [Mode::Apply, Mode::DryRun, Mode::ValidateOnly] {
-        let error = migrate::run(&mut client, &changed, mode, WAIT)
-            .await
-            .unwrap_err();
+        let error = migrate::run(&mut client, &changed, mode, WAIT).await.unwrap_err();
         match &error {
             MigrationError::ChangedAfterApply { file, .. } => assert_eq!(file, &first.file_name),
             other => panic!("{mode:?}: expected a checksum refusal, got {other}"),
@@ -72,9 +62,7 @@ async fn two_concurrent_runners_apply_each_migration_exactly_once() {
     let set = embedded();
     let runner = |settings: rylie_store::ConnectSettings, set: MigrationSet| async move {
         let mut client = settings.connect().await.unwrap();
-        migrate::run(&mut client, &set, Mode::Apply, WAIT)
-            .await
-            .unwrap()
+        migrate::run(&mut client, &set, Mode::Apply, WAIT).await.unwrap()
     };
     let (a, b) = tokio::join!(
         tokio::spawn(runner(db.owner_settings(), set.clone())),
@@ -119,10 +107,7 @@ async fn a_failing_migration_rolls_back_and_names_its_file_and_line() {
     assert!(error.contains("line 2"), "{error}");
 
     let applied = migrate::applied(&client).await.unwrap();
-    assert_eq!(
-        applied.iter().map(|a| a.version).collect::<Vec<_>>(),
-        vec![1]
-    );
+    assert_eq!(applied.iter().map(|a| a.version).collect::<Vec<_>>(), vec![1]);
     let two_exists = client
         .query_typed("SELECT to_regclass('two') IS NOT NULL", &[])
         .await
@@ -148,10 +133,7 @@ async fn dry_run_and_validate_only_report_pending_and_change_nothing() {
         .query_typed("SELECT to_regclass('schema_migrations') IS NOT NULL", &[])
         .await
         .unwrap();
-    assert!(
-        !table[0].get::<_, bool>(0),
-        "not even the tracking table was created"
-    );
+    assert!(!table[0].get::<_, bool>(0), "not even the tracking table was created");
 }
 
 #[tokio::test]

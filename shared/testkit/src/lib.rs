@@ -70,13 +70,9 @@ impl TestDb {
                 .subsec_nanos()
         );
         let client = admin.connect().await.expect("connect as admin");
-        let template = template
-            .map(|t| format!(" TEMPLATE {t}"))
-            .unwrap_or_default();
+        let template = template.map(|t| format!(" TEMPLATE {t}")).unwrap_or_default();
         client
-            .batch_execute(&format!(
-                "CREATE DATABASE {name}{template} OWNER {OWNER_ROLE}"
-            ))
+            .batch_execute(&format!("CREATE DATABASE {name}{template} OWNER {OWNER_ROLE}"))
             .await
             .unwrap_or_else(|e| panic!("creating test database {name}: {e}"));
         Self { name, admin }
@@ -169,10 +165,7 @@ async fn ensure_roles(client: &tokio_postgres::Client) {
          END $$;
          SELECT pg_advisory_unlock({TEMPLATE_LOCK});"
     );
-    client
-        .batch_execute(&sql)
-        .await
-        .expect("creating the test roles");
+    client.batch_execute(&sql).await.expect("creating the test roles");
 }
 
 /// Creates (once per set of migrations, across processes) the migrated template database and
@@ -211,13 +204,8 @@ async fn ensure_template(admin: &ConnectSettings) -> String {
                 .expect("creating the template database");
         }
         {
-            let owner = admin
-                .with_dbname(&building)
-                .with_user(OWNER_ROLE, Some(TEST_PASSWORD));
-            let mut owner_client = owner
-                .connect()
-                .await
-                .expect("connect to the template as owner");
+            let owner = admin.with_dbname(&building).with_user(OWNER_ROLE, Some(TEST_PASSWORD));
+            let mut owner_client = owner.connect().await.expect("connect to the template as owner");
             migrate::run(
                 &mut owner_client,
                 &migrations,
@@ -229,9 +217,7 @@ async fn ensure_template(admin: &ConnectSettings) -> String {
         }
         // The owner connection's backend may linger a moment after the client is dropped.
         for statement in [
-            format!(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{building}'"
-            ),
+            format!("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{building}'"),
             format!("ALTER DATABASE {building} RENAME TO {template}"),
         ] {
             client
@@ -255,9 +241,7 @@ pub async fn moto_config() -> aws_config::SdkConfig {
     aws_config::defaults(aws_config::BehaviorVersion::latest())
         .endpoint_url(endpoint)
         .region(aws_config::Region::new("us-east-1"))
-        .credentials_provider(aws_credential_types::Credentials::from_keys(
-            "testing", "testing", None,
-        ))
+        .credentials_provider(aws_credential_types::Credentials::from_keys("testing", "testing", None))
         .load()
         .await
 }

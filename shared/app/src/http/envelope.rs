@@ -15,21 +15,13 @@ pub struct RequestMeta {
 impl RequestMeta {
     /// API Gateway's request id (what the caller sees), else Lambda's.
     pub fn from_request(request: &Request) -> Self {
-        let gateway_id = request
-            .request_context_ref()
-            .and_then(|context| match context {
-                lambda_http::request::RequestContext::ApiGatewayV2(context) => {
-                    context.request_id.clone()
-                }
-                #[allow(unreachable_patterns)]
-                _ => None,
-            });
+        let gateway_id = request.request_context_ref().and_then(|context| match context {
+            lambda_http::request::RequestContext::ApiGatewayV2(context) => context.request_id.clone(),
+            #[allow(unreachable_patterns)]
+            _ => None,
+        });
         let request_id = gateway_id
-            .or_else(|| {
-                request
-                    .lambda_context_ref()
-                    .map(|context| context.request_id.clone())
-            })
+            .or_else(|| request.lambda_context_ref().map(|context| context.request_id.clone()))
             .filter(|id| !id.is_empty())
             .unwrap_or_else(|| "local".to_owned());
         Self { request_id }
@@ -45,10 +37,46 @@ impl RequestMeta {
 
 /// A successful response: `{"success": true, "data": ..., "meta": ...}`.
 pub fn ok<T: Serialize>(meta: &RequestMeta, status: StatusCode, data: &T) -> Response<Body> {
+    respond(status, &json!({ "success": true, "data": data, "meta": meta.json() }))
+}
+
+/// A page of a list, with `meta.pagination`.
+pub fn ok_page<T: Serialize>(
+    meta: &RequestMeta,
+    data: &[T],
+    page: &rylie_store::page::Page,
+    total: i64,
+) -> Response<Body> {
+    let mut meta_json = meta.json();
+    meta_json["pagination"] = json!({
+        "page": page.page,
+        "limit": page.limit,
+        "total": total,
+        "has_more": page.offset() + (data.len() as i64) < total,
+    });
     respond(
-        status,
-        &json!({ "success": true, "data": data, "meta": meta.json() }),
+        StatusCode::OK,
+        &json!({ "success": true, "data": data, "meta": meta_json }),
     )
+}
+
+/// Headers on every response. Authenticated answers are never cached anywhere.
+pub fn security_headers(headers: &mut lambda_http::http::HeaderMap, authenticated: bool) {
+    use lambda_http::http::HeaderValue;
+    headers.insert(
+        "strict-transport-security",
+        HeaderValue::from_static("max-age=63072000; includeSubDomains"),
+    );
+    headers.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
+    headers.insert(
+        "content-security-policy",
+        HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'"),
+    );
+    headers.insert("x-frame-options", HeaderValue::from_static("DENY"));
+    headers.insert("referrer-policy", HeaderValue::from_static("no-referrer"));
+    if authenticated {
+        headers.insert("cache-control", HeaderValue::from_static("no-store"));
+    }
 }
 
 /// One field's problem, reported in `error.details`.
@@ -78,6 +106,56 @@ impl ApiError {
         }
     }
 
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "BAD_REQUEST", message)
+    }
+
+    /// 400 with every field's problem in `details`.
+    pub fn validation(details: Vec<FieldError>) -> Self {
+        Self {
+            details,
+            ..Self::new(StatusCode::BAD_REQUEST, "VALIDATION_ERROR", "Request validation failed")
+        }
+    }
+
+    /// 401, the same for every authentication failure.
+    pub fn unauthenticated() -> Self {
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            "UNAUTHENTICATED",
+            "missing or invalid credentials",
+        )
+    }
+
+    pub fn forbidden(reason: impl Into<String>) -> Self {
+        Self::new(StatusCode::FORBIDDEN, "FORBIDDEN", reason)
+    }
+
+    pub fn dealership_inactive(id: rylie_domain::DealershipId) -> Self {
+        Self::new(
+            StatusCode::FORBIDDEN,
+            "DEALERSHIP_INACTIVE",
+            format!("dealership {id} is deactivated; a super admin can activate it again"),
+        )
+    }
+
+    pub fn conflict(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::CONFLICT, "CONFLICT", message)
+    }
+
+    pub fn rate_limited(retry_after_seconds: u64) -> Self {
+        Self::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "RATE_LIMITED",
+            format!("too many requests; try again in {retry_after_seconds} s"),
+        )
+    }
+
+    /// 500. The message is logged; the caller gets a generic one and the request id.
+    pub fn internal(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL_ERROR", message)
+    }
+
     pub fn not_found(what: impl Into<String>) -> Self {
         Self::new(StatusCode::NOT_FOUND, "NOT_FOUND", what)
     }
@@ -91,15 +169,16 @@ impl ApiError {
     }
 
     pub fn unavailable(reason: impl Into<String>) -> Self {
-        Self::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "SERVICE_UNAVAILABLE",
-            reason,
-        )
+        Self::new(StatusCode::SERVICE_UNAVAILABLE, "SERVICE_UNAVAILABLE", reason)
     }
 
     pub fn into_response(self, meta: &RequestMeta) -> Response<Body> {
-        let mut error = json!({ "code": self.code, "message": self.message });
+        let message = if self.status == StatusCode::INTERNAL_SERVER_ERROR {
+            format!("internal error; quote request id {} to support", meta.request_id)
+        } else {
+            self.message
+        };
+        let mut error = json!({ "code": self.code, "message": message });
         if !self.details.is_empty() {
             error["details"] = json!(self.details);
         }
@@ -117,4 +196,26 @@ fn respond(status: StatusCode, body: &serde_json::Value) -> Response<Body> {
         .header("x-content-type-options", "nosniff")
         .body(Body::Text(body.to_string()))
         .expect("static headers are valid")
+}
+
+impl From<rylie_store::StoreError> for ApiError {
+    fn from(error: rylie_store::StoreError) -> Self {
+        if error.is_unavailable() {
+            return ApiError::unavailable(format!("the database is unavailable: {error}"));
+        }
+        if let rylie_store::StoreError::Conflict(message) = &error {
+            return ApiError::conflict(message.clone());
+        }
+        match error.constraint_violation() {
+            Some(("23505", constraint)) => ApiError::conflict(format!(
+                "that conflicts with an existing record ({})",
+                constraint.unwrap_or("unique")
+            )),
+            Some(("23503", constraint)) => ApiError::conflict(format!(
+                "that record is still referenced or refers to a missing one ({})",
+                constraint.unwrap_or("foreign key")
+            )),
+            _ => ApiError::internal(error.to_string()),
+        }
+    }
 }

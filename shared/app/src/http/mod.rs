@@ -1,60 +1,238 @@
-//! HTTP: the conventions every route shares (the response envelope, one error type, a log
-//! line per request) and the route handlers.
+//! HTTP: the conventions every route shares, applied by one pipeline ([`handle`]) so that no
+//! handler repeats them: the response envelope and one error type, authentication, the
+//! permission matrix and the tenant check, rate limits, security headers, CORS for the
+//! dealership's origins, and one log line per request.
 
+pub mod caller;
 pub mod envelope;
 pub mod health;
+pub mod input;
 
-use std::{future::Future, time::Instant};
+use std::{
+    future::Future,
+    sync::{Arc, Mutex},
+    time::Instant,
+};
 
-use lambda_http::{Body, Request, RequestExt, Response};
+use lambda_http::{Body, Request, RequestExt, Response, http::HeaderValue};
+use rylie_domain::{
+    Action, DealershipId, Principal,
+    access::{Denial, Target, authorize},
+};
+use rylie_store::{Client, Scope, dealerships::Gate};
 use tracing::Instrument;
 
 pub use envelope::{ApiError, RequestMeta};
 
 use crate::{BoxError, State, telemetry};
 
+/// Who may call a route.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Anyone (login, health); rate-limited per IP.
+    Public,
+    /// A staff member or an API key, checked against the permission matrix for `resource`
+    /// and `action`. A route under `/v1/dealerships/{dealership_id}` is checked against that
+    /// dealership; another dealership's id answers 404.
+    Caller { resource: &'static str, action: Action },
+}
+
+/// What a handler gets besides the request.
+#[derive(Debug)]
+pub struct Ctx<'a> {
+    pub state: &'a State,
+    pub meta: RequestMeta,
+    pub principal: Option<Principal>,
+    /// The dealership of the path, already authorized for this caller.
+    pub dealership: Option<DealershipId>,
+    pub client_ip: Option<String>,
+    pub user_agent: Option<String>,
+    /// Filled by [`Ctx::tenant`] with the dealership's allowed origins, for CORS.
+    cors: Arc<Mutex<Option<Vec<String>>>>,
+}
+
+impl<'a> Ctx<'a> {
+    /// The caller; routes with [`Access::Caller`] always have one.
+    pub fn principal(&self) -> Result<&Principal, ApiError> {
+        self.principal.as_ref().ok_or_else(ApiError::unauthenticated)
+    }
+
+    pub fn dealership(&self) -> Result<DealershipId, ApiError> {
+        self.dealership
+            .ok_or_else(|| ApiError::not_found("no dealership in this path"))
+    }
+
+    /// A further check against the matrix (e.g. own data for the `user` role).
+    pub fn authorize(&self, target: &Target<'_>) -> Result<(), ApiError> {
+        authorize(self.principal()?, target).map_err(ApiError::from)
+    }
+
+    /// Opens a transaction in the path's dealership (row-level security scoped to it) and
+    /// checks that the dealership exists and is active.
+    pub async fn tenant<'c>(&self, client: &'c mut Client) -> Result<rylie_store::Transaction<'c>, ApiError> {
+        let dealership = self.dealership()?;
+        let tx = rylie_store::scope::begin(client, Scope::Tenant(dealership)).await?;
+        match rylie_store::dealerships::gate(&tx, dealership).await? {
+            Gate::Open { allowed_origins } => {
+                *self.cors.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(allowed_origins);
+                Ok(tx)
+            }
+            Gate::Inactive => Err(ApiError::dealership_inactive(dealership)),
+            Gate::Missing => Err(ApiError::not_found(format!("no dealership {dealership}"))),
+        }
+    }
+}
+
 /// Serves API Gateway HTTP API events with `handler` until the runtime stops.
-pub async fn serve<'a, F, Fut>(state: &'a State, handler: F) -> Result<(), BoxError>
+pub async fn serve<'a, F, Fut>(state: &'a State, access: Access, handler: F) -> Result<(), BoxError>
 where
-    F: Fn(&'a State, RequestMeta, Request) -> Fut + Sync,
+    F: Fn(Ctx<'a>, Request) -> Fut + Sync,
     Fut: Future<Output = Result<Response<Body>, ApiError>> + Send + 'a,
 {
     let handler = &handler;
-    lambda_http::run(lambda_http::service_fn(
-        move |request: Request| async move {
-            Ok::<_, std::convert::Infallible>(handle(state, handler, request).await)
-        },
-    ))
+    lambda_http::run(lambda_http::service_fn(move |request: Request| async move {
+        Ok::<_, std::convert::Infallible>(handle(state, access, handler, request).await)
+    }))
     .await
 }
 
-/// One request: span, handler, error rendering, and the request's log line.
-pub async fn handle<'a, F, Fut>(state: &'a State, handler: &F, request: Request) -> Response<Body>
+/// One request through the pipeline.
+pub async fn handle<'a, F, Fut>(state: &'a State, access: Access, handler: &F, request: Request) -> Response<Body>
 where
-    F: Fn(&'a State, RequestMeta, Request) -> Fut,
+    F: Fn(Ctx<'a>, Request) -> Fut,
     Fut: Future<Output = Result<Response<Body>, ApiError>> + 'a,
 {
     let meta = RequestMeta::from_request(&request);
     let span = telemetry::invocation_span(&state.config.function, &meta.request_id);
-    let started = Instant::now();
-    let method = request.method().clone();
-    let route = request.uri().path().to_owned();
     async {
-        let response = match handler(state, meta.clone(), request).await {
-            Ok(response) => response,
-            Err(error) => error.into_response(&meta),
-        };
+        let started = Instant::now();
+        let method = request.method().clone();
+        let route = request.uri().path().to_owned();
+        let origin = request
+            .headers()
+            .get("origin")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let cors = Arc::new(Mutex::new(None));
+        let mut rate_headers = Vec::new();
+        let mut caller = "anonymous".to_owned();
+        let outcome = async {
+            let ctx = prepare(state, access, &meta, &request, cors.clone(), &mut rate_headers).await?;
+            if let Some(dealership) = ctx.dealership {
+                tracing::Span::current().record("dealership_id", dealership.0);
+            }
+            caller = caller::label(ctx.principal.as_ref());
+            handler(ctx, request).await
+        }
+        .await;
+        let mut response = outcome.unwrap_or_else(|error| {
+            if error.status.is_server_error() {
+                tracing::error!(code = error.code, message = %error.message, "request failed");
+            }
+            error.into_response(&meta)
+        });
+        let headers = response.headers_mut();
+        for (name, value) in rate_headers {
+            if let Ok(value) = HeaderValue::from_str(&value) {
+                headers.insert(name, value);
+            }
+        }
+        envelope::security_headers(headers, access != Access::Public);
+        let allowed = cors.lock().unwrap_or_else(|p| p.into_inner()).take();
+        if let (Some(origin), Some(allowed)) = (origin, allowed)
+            && allowed.iter().any(|o| o == &origin)
+            && let Ok(value) = HeaderValue::from_str(&origin)
+        {
+            headers.insert("access-control-allow-origin", value);
+            headers.insert("vary", HeaderValue::from_static("origin"));
+        }
         tracing::info!(
             %method,
             route,
             status = response.status().as_u16(),
             duration_ms = started.elapsed().as_secs_f64() * 1000.0,
+            caller,
             "request"
         );
         response
     }
     .instrument(span)
     .await
+}
+
+/// Authentication, rate limit, matrix and tenant check: everything before the handler.
+async fn prepare<'a>(
+    state: &'a State,
+    access: Access,
+    meta: &RequestMeta,
+    request: &Request,
+    cors: Arc<Mutex<Option<Vec<String>>>>,
+    rate_headers: &mut Vec<(&'static str, String)>,
+) -> Result<Ctx<'a>, ApiError> {
+    let client_ip = request
+        .request_context_ref()
+        .and_then(|context| match context {
+            lambda_http::request::RequestContext::ApiGatewayV2(context) => context.http.source_ip.clone(),
+            #[allow(unreachable_patterns)]
+            _ => None,
+        })
+        .filter(|ip| !ip.is_empty());
+    let user_agent = request
+        .headers()
+        .get("user-agent")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let principal = match access {
+        Access::Public => None,
+        Access::Caller { .. } => Some(caller::authenticate(state, request).await?),
+    };
+    let (subject, tier) = caller::rate_subject(principal.as_ref(), client_ip.as_deref());
+    let now = chrono::Utc::now().timestamp();
+    let decision = state.limiter.check(&subject, tier, now).await;
+    rate_headers.extend(decision.headers(now));
+    if !decision.allowed {
+        return Err(ApiError::rate_limited(decision.retry_after_seconds(now)));
+    }
+    let dealership = match request.path_parameters().first("dealership_id") {
+        None => None,
+        Some(raw) => Some(
+            raw.parse::<i64>()
+                .ok()
+                .filter(|id| *id > 0)
+                .map(DealershipId)
+                .ok_or_else(|| ApiError::not_found(format!("no dealership {raw:?}")))?,
+        ),
+    };
+    if let (Access::Caller { resource, action }, Some(principal)) = (access, &principal) {
+        // Coarse check: no owner is known here, so `user` passes only for reads; a handler
+        // whose objects have owners checks again with the owner (Ctx::authorize).
+        let target = Target {
+            resource,
+            action,
+            dealership_id: dealership,
+            owner_user_id: None,
+        };
+        authorize(principal, &target).map_err(ApiError::from)?;
+    }
+    Ok(Ctx {
+        state,
+        meta: meta.clone(),
+        principal,
+        dealership,
+        client_ip,
+        user_agent,
+        cors,
+    })
+}
+
+impl From<Denial> for ApiError {
+    fn from(denial: Denial) -> Self {
+        match denial {
+            // Another dealership's ids do not exist for this caller.
+            Denial::OutsideTenant => ApiError::not_found("not found"),
+            Denial::Forbidden(reason) => ApiError::forbidden(reason),
+        }
+    }
 }
 
 /// Test helper and local tooling: an API Gateway v2 event as `lambda_http` would receive it.

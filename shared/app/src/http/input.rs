@@ -1,0 +1,273 @@
+//! Input at the edge: a JSON body or a query string, checked field by field. Every problem is
+//! collected, so a caller fixes a form in one round, not one field per request; unknown
+//! fields are refused (a typo must not be silently ignored); bodies are size-limited.
+
+use std::collections::BTreeSet;
+
+use lambda_http::{Body, Request, RequestExt, http::StatusCode};
+use rylie_store::page::{Direction, Page};
+use serde_json::{Map, Value};
+
+use super::{ApiError, envelope::FieldError};
+
+/// The largest body a route accepts (API Gateway's own limit is 10 MB; ours is far lower).
+pub const MAX_BODY_BYTES: usize = 256 * 1024;
+
+/// Reads the body as a JSON object.
+pub fn json_object(request: &Request) -> Result<Fields, ApiError> {
+    let bytes: &[u8] = match request.body() {
+        Body::Empty => b"",
+        Body::Text(text) => text.as_bytes(),
+        Body::Binary(bytes) => bytes,
+        _ => b"",
+    };
+    if bytes.len() > MAX_BODY_BYTES {
+        return Err(ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "PAYLOAD_TOO_LARGE",
+            format!(
+                "the body has {} bytes; at most {MAX_BODY_BYTES} are accepted",
+                bytes.len()
+            ),
+        ));
+    }
+    if bytes.is_empty() {
+        return Err(ApiError::bad_request("the body must be a JSON object"));
+    }
+    match serde_json::from_slice::<Value>(bytes) {
+        Ok(Value::Object(map)) => Ok(Fields::new(map)),
+        Ok(_) => Err(ApiError::bad_request("the body must be a JSON object")),
+        Err(error) => Err(ApiError::bad_request(format!("the body is not valid JSON: {error}"))),
+    }
+}
+
+/// A JSON object being checked; problems accumulate until [`Fields::finish`].
+#[derive(Debug)]
+pub struct Fields {
+    map: Map<String, Value>,
+    seen: BTreeSet<String>,
+    errors: Vec<FieldError>,
+}
+
+impl Fields {
+    pub fn new(map: Map<String, Value>) -> Self {
+        Self {
+            map,
+            seen: BTreeSet::new(),
+            errors: Vec::new(),
+        }
+    }
+
+    pub fn error(&mut self, field: &str, code: &'static str, message: impl Into<String>) {
+        self.errors.push(FieldError {
+            field: field.to_owned(),
+            message: message.into(),
+            code,
+        });
+    }
+
+    fn take(&mut self, field: &str) -> Option<Value> {
+        self.seen.insert(field.to_owned());
+        self.map.get(field).cloned().filter(|value| !value.is_null())
+    }
+
+    pub fn has(&self, field: &str) -> bool {
+        self.map.contains_key(field)
+    }
+
+    /// A string of `min..=max` characters (after trimming); None when absent or invalid.
+    pub fn string(&mut self, field: &str, required: bool, min: usize, max: usize) -> Option<String> {
+        match self.take(field) {
+            None if required => {
+                self.error(field, "REQUIRED", "is required");
+                None
+            }
+            None => None,
+            Some(Value::String(text)) => {
+                let text = text.trim().to_owned();
+                let length = text.chars().count();
+                if length < min || length > max {
+                    self.error(field, "INVALID_LENGTH", format!("must have {min} to {max} characters"));
+                    None
+                } else {
+                    Some(text)
+                }
+            }
+            Some(_) => {
+                self.error(field, "INVALID_TYPE", "must be a string");
+                None
+            }
+        }
+    }
+
+    pub fn number(&mut self, field: &str, min: f64, max: f64) -> Option<f64> {
+        match self.take(field) {
+            None => None,
+            Some(Value::Number(n)) => match n.as_f64() {
+                Some(value) if (min..=max).contains(&value) => Some(value),
+                _ => {
+                    self.error(field, "OUT_OF_RANGE", format!("must be between {min} and {max}"));
+                    None
+                }
+            },
+            Some(_) => {
+                self.error(field, "INVALID_TYPE", "must be a number");
+                None
+            }
+        }
+    }
+
+    pub fn integer(&mut self, field: &str, min: i64, max: i64) -> Option<i64> {
+        match self.take(field) {
+            None => None,
+            Some(Value::Number(n)) => match n.as_i64() {
+                Some(value) if (min..=max).contains(&value) => Some(value),
+                _ => {
+                    self.error(
+                        field,
+                        "OUT_OF_RANGE",
+                        format!("must be a whole number from {min} to {max}"),
+                    );
+                    None
+                }
+            },
+            Some(_) => {
+                self.error(field, "INVALID_TYPE", "must be a whole number");
+                None
+            }
+        }
+    }
+
+    pub fn boolean(&mut self, field: &str) -> Option<bool> {
+        match self.take(field) {
+            None => None,
+            Some(Value::Bool(value)) => Some(value),
+            Some(_) => {
+                self.error(field, "INVALID_TYPE", "must be true or false");
+                None
+            }
+        }
+    }
+
+    /// A list of strings, each `1..=max_len` characters, at most `max_items`.
+    pub fn strings(&mut self, field: &str, max_items: usize, max_len: usize) -> Option<Vec<String>> {
+        match self.take(field) {
+            None => None,
+            Some(Value::Array(items)) if items.len() <= max_items => {
+                let strings: Option<Vec<String>> = items
+                    .iter()
+                    .map(|item| {
+                        item.as_str()
+                            .map(|s| s.trim().to_owned())
+                            .filter(|s| !s.is_empty() && s.len() <= max_len)
+                    })
+                    .collect();
+                if strings.is_none() {
+                    self.error(
+                        field,
+                        "INVALID_ITEM",
+                        format!("must hold strings of 1 to {max_len} characters"),
+                    );
+                }
+                strings
+            }
+            Some(Value::Array(_)) => {
+                self.error(field, "TOO_MANY", format!("must have at most {max_items} items"));
+                None
+            }
+            Some(_) => {
+                self.error(field, "INVALID_TYPE", "must be a list of strings");
+                None
+            }
+        }
+    }
+
+    /// Refuses unknown fields and reports every problem at once.
+    pub fn finish(mut self) -> Result<(), ApiError> {
+        let unknown: Vec<String> = self
+            .map
+            .keys()
+            .filter(|key| !self.seen.contains(*key))
+            .cloned()
+            .collect();
+        for field in unknown {
+            self.error(&field, "UNKNOWN_FIELD", "is not a field of this request");
+        }
+        if self.errors.is_empty() {
+            Ok(())
+        } else {
+            Err(ApiError::validation(self.errors))
+        }
+    }
+}
+
+/// `?page=&limit=&sort=&order=`: page from 1, limit 1..=100, sort from `sortable`
+/// ((name, column) pairs; the first is the default), order asc|desc (default desc for dates).
+pub fn page(request: &Request, sortable: &[(&str, &'static str)], default_sort: &str) -> Result<Page, ApiError> {
+    let query = request.query_string_parameters();
+    let mut errors = Vec::new();
+    let mut number = |name: &str, default: i64, max: i64| -> i64 {
+        match query.first(name) {
+            None => default,
+            Some(raw) => match raw.parse::<i64>() {
+                Ok(value) if (1..=max).contains(&value) => value,
+                _ => {
+                    errors.push(FieldError {
+                        field: name.to_owned(),
+                        message: format!("must be a whole number from 1 to {max}"),
+                        code: "OUT_OF_RANGE",
+                    });
+                    default
+                }
+            },
+        }
+    };
+    let page = number("page", 1, 1_000_000);
+    let limit = number("limit", Page::DEFAULT_LIMIT, Page::MAX_LIMIT);
+    let sort_name = query.first("sort").unwrap_or(default_sort);
+    let sort_column = match sortable.iter().find(|(name, _)| *name == sort_name) {
+        Some((_, column)) => column,
+        None => {
+            let names: Vec<&str> = sortable.iter().map(|(name, _)| *name).collect();
+            errors.push(FieldError {
+                field: "sort".to_owned(),
+                message: format!("must be one of {}", names.join(", ")),
+                code: "INVALID_VALUE",
+            });
+            sortable[0].1
+        }
+    };
+    let direction = match query.first("order") {
+        None | Some("asc") => Direction::Asc,
+        Some("desc") => Direction::Desc,
+        Some(_) => {
+            errors.push(FieldError {
+                field: "order".to_owned(),
+                message: "must be asc or desc".to_owned(),
+                code: "INVALID_VALUE",
+            });
+            Direction::Asc
+        }
+    };
+    if errors.is_empty() {
+        Ok(Page {
+            page,
+            limit,
+            sort_column,
+            direction,
+        })
+    } else {
+        Err(ApiError::validation(errors))
+    }
+}
+
+/// A numeric id from the path (`persona_id`, ...); anything else is a 404, like an id that
+/// does not exist.
+pub fn path_id(request: &Request, name: &str) -> Result<i64, ApiError> {
+    request
+        .path_parameters()
+        .first(name)
+        .and_then(|raw| raw.parse::<i64>().ok())
+        .filter(|id| *id > 0)
+        .ok_or_else(|| ApiError::not_found(format!("no such {}", name.trim_end_matches("_id"))))
+}

@@ -1,0 +1,205 @@
+//! What authentication reads and writes: staff logins, refresh-token sessions, API keys.
+//! Every function here runs in the platform scope: a login does not know its dealership yet.
+
+use chrono::{DateTime, Utc};
+use tokio_postgres::{Transaction, types::Type};
+
+use crate::StoreError;
+
+/// A staff member as login sees them.
+#[derive(Debug, Clone)]
+pub struct LoginRecord {
+    pub user_id: i64,
+    pub role: String,
+    pub dealership_id: Option<i64>,
+    pub password_hash: Option<String>,
+    pub is_active: bool,
+    pub locked_until: Option<DateTime<Utc>>,
+    /// False when the user's dealership is deactivated.
+    pub dealership_active: bool,
+}
+
+/// Finds a user by e-mail (case-insensitively) or username.
+pub async fn find_login(tx: &Transaction<'_>, login: &str) -> Result<Option<LoginRecord>, StoreError> {
+    let rows = tx
+        .query_typed(
+            "SELECT u.id, u.role, u.dealership_id, u.password_hash, u.is_active, u.locked_until,
+                    coalesce(d.active, true)
+             FROM users u LEFT JOIN dealerships d ON d.id = u.dealership_id
+             WHERE u.email = lower($1) OR u.username = $1
+             ORDER BY (u.email = lower($1)) DESC
+             LIMIT 1",
+            &[(&login, Type::TEXT)],
+        )
+        .await
+        .map_err(StoreError::query("looking up a login"))?;
+    Ok(rows.first().map(|row| LoginRecord {
+        user_id: row.get(0),
+        role: row.get(1),
+        dealership_id: row.get(2),
+        password_hash: row.get(3),
+        is_active: row.get(4),
+        locked_until: row.get(5),
+        dealership_active: row.get(6),
+    }))
+}
+
+/// Counts a failed login. From the fifth failure in a row the account is locked for a time
+/// that doubles with every further failure: 1, 2, 4 … minutes, at most an hour.
+pub async fn record_login_failure(tx: &Transaction<'_>, user_id: i64) -> Result<(), StoreError> {
+    tx.query_typed(
+        "UPDATE users SET failed_login_count = failed_login_count + 1,
+             locked_until = CASE WHEN failed_login_count + 1 >= 5
+                 THEN now() + least(power(2, failed_login_count + 1 - 5), 60) * interval '1 minute'
+                 ELSE locked_until END
+         WHERE id = $1",
+        &[(&user_id, Type::INT8)],
+    )
+    .await
+    .map_err(StoreError::query("recording a failed login"))?;
+    Ok(())
+}
+
+pub async fn record_login_success(tx: &Transaction<'_>, user_id: i64) -> Result<(), StoreError> {
+    tx.query_typed(
+        "UPDATE users SET failed_login_count = 0, locked_until = NULL, last_login_at = now() WHERE id = $1",
+        &[(&user_id, Type::INT8)],
+    )
+    .await
+    .map_err(StoreError::query("recording a login"))?;
+    Ok(())
+}
+
+/// Where a new refresh session comes from.
+#[derive(Debug, Clone)]
+pub struct NewSession<'a> {
+    pub user_id: i64,
+    /// The family of the token it replaces; None starts a family (a login).
+    pub family_id: Option<&'a str>,
+    pub token_hash: &'a str,
+    pub expires_at: DateTime<Utc>,
+    pub ip: Option<&'a str>,
+    pub user_agent: Option<&'a str>,
+}
+
+/// Stores a refresh session; returns its id and family.
+pub async fn create_session(tx: &Transaction<'_>, session: &NewSession<'_>) -> Result<(i64, String), StoreError> {
+    let rows = tx
+        .query_typed(
+            "INSERT INTO sessions (user_id, family_id, token_hash, expires_at, ip, user_agent)
+             VALUES ($1, coalesce($2::text::uuid, gen_random_uuid()), $3, $4, $5::text::inet, $6)
+             RETURNING id, family_id::text",
+            &[
+                (&session.user_id, Type::INT8),
+                (&session.family_id, Type::TEXT),
+                (&session.token_hash, Type::TEXT),
+                (&session.expires_at, Type::TIMESTAMPTZ),
+                (&session.ip, Type::TEXT),
+                (&session.user_agent, Type::TEXT),
+            ],
+        )
+        .await
+        .map_err(StoreError::query("creating a session"))?;
+    Ok((rows[0].get(0), rows[0].get(1)))
+}
+
+/// A refresh token's session, locked for the rest of the transaction.
+#[derive(Debug, Clone)]
+pub struct SessionRecord {
+    pub id: i64,
+    pub user_id: i64,
+    pub family_id: String,
+    pub expired: bool,
+    /// Already exchanged or revoked: presenting it again means it leaked.
+    pub spent: bool,
+    pub role: String,
+    pub dealership_id: Option<i64>,
+    pub user_active: bool,
+    pub dealership_active: bool,
+}
+
+pub async fn find_session_for_update(
+    tx: &Transaction<'_>,
+    token_hash: &str,
+) -> Result<Option<SessionRecord>, StoreError> {
+    let rows = tx
+        .query_typed(
+            "SELECT s.id, s.user_id, s.family_id::text, s.expires_at <= now(),
+                    s.used_at IS NOT NULL OR s.revoked_at IS NOT NULL,
+                    u.role, u.dealership_id, u.is_active, coalesce(d.active, true)
+             FROM sessions s JOIN users u ON u.id = s.user_id LEFT JOIN dealerships d ON d.id = u.dealership_id
+             WHERE s.token_hash = $1
+             FOR UPDATE OF s",
+            &[(&token_hash, Type::TEXT)],
+        )
+        .await
+        .map_err(StoreError::query("reading a session"))?;
+    Ok(rows.first().map(|row| SessionRecord {
+        id: row.get(0),
+        user_id: row.get(1),
+        family_id: row.get(2),
+        expired: row.get(3),
+        spent: row.get(4),
+        role: row.get(5),
+        dealership_id: row.get(6),
+        user_active: row.get(7),
+        dealership_active: row.get(8),
+    }))
+}
+
+/// Marks a session exchanged for its successor.
+pub async fn mark_session_used(tx: &Transaction<'_>, id: i64, replaced_by: i64) -> Result<(), StoreError> {
+    tx.query_typed(
+        "UPDATE sessions SET used_at = now(), replaced_by_id = $2 WHERE id = $1",
+        &[(&id, Type::INT8), (&replaced_by, Type::INT8)],
+    )
+    .await
+    .map_err(StoreError::query("marking a session used"))?;
+    Ok(())
+}
+
+/// Revokes every live session of a family (logout, or a reused refresh token).
+pub async fn revoke_family(tx: &Transaction<'_>, family_id: &str, reason: &str) -> Result<u64, StoreError> {
+    let rows = tx
+        .query_typed(
+            "UPDATE sessions SET revoked_at = now(), revoked_reason = $2
+             WHERE family_id = $1::text::uuid AND revoked_at IS NULL RETURNING id",
+            &[(&family_id, Type::TEXT), (&reason, Type::TEXT)],
+        )
+        .await
+        .map_err(StoreError::query("revoking a session family"))?;
+    Ok(rows.len() as u64)
+}
+
+/// An API key as authentication sees it.
+#[derive(Debug, Clone)]
+pub struct ApiKeyRecord {
+    pub id: i64,
+    pub dealership_id: i64,
+    pub key_hash: String,
+    pub scopes: Vec<String>,
+    pub tier: String,
+    /// Active, not revoked, not expired, and its dealership active.
+    pub usable: bool,
+}
+
+pub async fn find_api_key(tx: &Transaction<'_>, prefix: &str) -> Result<Option<ApiKeyRecord>, StoreError> {
+    let rows = tx
+        .query_typed(
+            "SELECT k.id, k.dealership_id, k.key_hash, k.scopes, k.rate_limit_tier,
+                    k.is_active AND k.revoked_at IS NULL AND (k.expires_at IS NULL OR k.expires_at > now()) AND d.active
+             FROM api_keys k JOIN dealerships d ON d.id = k.dealership_id
+             WHERE k.key_prefix = $1",
+            &[(&prefix, Type::TEXT)],
+        )
+        .await
+        .map_err(StoreError::query("looking up an API key"))?;
+    Ok(rows.first().map(|row| ApiKeyRecord {
+        id: row.get(0),
+        dealership_id: row.get(1),
+        key_hash: row.get(2),
+        scopes: row.get(3),
+        tier: row.get(4),
+        usable: row.get(5),
+    }))
+}
