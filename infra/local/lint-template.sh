@@ -10,9 +10,9 @@ cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 
 venv=target/tools/venv
 cfn_lint=""
-# The venv counts only when its cfn-lint can run SAM templates (the SAM translator is a
-# dependency; a half-finished install lacks it).
-if [[ -x "$venv/bin/cfn-lint" ]] && "$venv/bin/python" -c 'import cfnlint, samtranslator' 2>/dev/null; then
+# The project's own (infra/local/test installs it there); cfn-lint 1.5x lints SAM resources
+# without the separate SAM translator package.
+if [[ -x "$venv/bin/cfn-lint" ]]; then
   cfn_lint="$venv/bin/cfn-lint"
 elif command -v cfn-lint >/dev/null; then
   cfn_lint="$(command -v cfn-lint)"

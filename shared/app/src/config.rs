@@ -74,7 +74,7 @@ impl fmt::Debug for KeysSource {
 /// The key set `infra/local/run` and tests use when none is configured. Refused outside
 /// RYLIE_ENV=local: it is public, so it protects nothing.
 pub const LOCAL_DEVELOPMENT_KEYS: &str =
-    r#"{"active":"local-1","keys":{"local-1":"local development only - never used outside RYLIE_ENV=local"}}"#;
+    r#"{"active":"local-1","local-1":"local development only - never used outside RYLIE_ENV=local"}"#;
 
 /// The configuration of one function instance.
 #[derive(Debug, Clone)]

@@ -8,6 +8,7 @@ pub mod auth;
 pub mod config;
 pub mod http;
 pub mod migrate;
+pub mod routes;
 pub mod state;
 pub mod telemetry;
 
@@ -28,4 +29,16 @@ pub async fn start(function: &'static str) -> Result<State, BoxError> {
         .await
         .inspect_err(|error| tracing::error!(%error, "init failed"))?;
     Ok(state)
+}
+
+/// The whole `main` of an HTTP function: `rylie_app::http_function!(Access, handler);`.
+#[macro_export]
+macro_rules! http_function {
+    ($access:expr, $handler:path) => {
+        #[tokio::main(flavor = "current_thread")]
+        async fn main() -> Result<(), $crate::BoxError> {
+            let state = $crate::start(env!("CARGO_PKG_NAME")).await?;
+            $crate::http::serve(&state, $access, $handler).await
+        }
+    };
 }

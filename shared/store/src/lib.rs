@@ -22,6 +22,7 @@
 //! use `set_config(name, value, true)`, which ends with the transaction and does not pin.
 //! Migrations are the exception (advisory lock, DDL), and they run as their own function.
 
+pub mod audit;
 pub mod auth;
 pub mod connect;
 mod db;
@@ -35,7 +36,11 @@ pub mod scope;
 pub use connect::{ConnectSettings, SslMode};
 pub use db::{AsConnectionError, Db, is_connection_broken};
 pub use scope::Scope;
-pub use tokio_postgres::{Client, Error as PgError, Transaction, error::SqlState, types::Type};
+pub use tokio_postgres::{
+    Client, Error as PgError, Transaction,
+    error::SqlState,
+    types::{ToSql, Type},
+};
 
 /// Errors of the store, each saying what it was doing.
 #[derive(Debug, thiserror::Error)]

@@ -44,11 +44,13 @@ impl Claims {
 }
 
 /// The signing key set, as stored in Secrets Manager (`JWT_KEYS_SECRET_ARN`) or, locally,
-/// in `JWT_KEYS`: `{"active": "2026-11", "keys": {"2026-11": "<at least 32 bytes>", ...}}`.
+/// in `JWT_KEYS`: a flat JSON object, `{"active": "k2", "k2": "<≥ 32 bytes>", "k1": "…"}`.
+/// Flat so that CloudFormation can generate it (GenerateSecretString with a template of
+/// `{"active": "k1"}` and the generated key `k1`); rotating adds a key and moves `active`.
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct KeySetDocument {
     pub active: String,
+    #[serde(flatten)]
     pub keys: HashMap<String, String>,
 }
 

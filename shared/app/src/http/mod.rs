@@ -67,6 +67,31 @@ impl<'a> Ctx<'a> {
         authorize(self.principal()?, target).map_err(ApiError::from)
     }
 
+    /// An audit entry for a change made by this request.
+    pub fn audit<T: serde::Serialize>(
+        &self,
+        action: &str,
+        resource_type: &str,
+        resource_id: impl ToString,
+        old: Option<&T>,
+        new: Option<&T>,
+    ) -> rylie_store::audit::AuditEntry {
+        let value = |v: Option<&T>| v.and_then(|v| serde_json::to_value(v).ok());
+        rylie_store::audit::AuditEntry {
+            dealership_id: self.dealership.map(|d| d.0),
+            user_id: self.principal.as_ref().and_then(|p| p.user_id),
+            api_key_id: self.principal.as_ref().and_then(|p| p.api_key_id),
+            action: action.to_owned(),
+            resource_type: resource_type.to_owned(),
+            resource_id: Some(resource_id.to_string()),
+            old_values: value(old),
+            new_values: value(new),
+            ip: self.client_ip.clone(),
+            user_agent: self.user_agent.clone(),
+            request_id: Some(self.meta.request_id.clone()),
+        }
+    }
+
     /// Opens a transaction in the path's dealership (row-level security scoped to it) and
     /// checks that the dealership exists and is active.
     pub async fn tenant<'c>(&self, client: &'c mut Client) -> Result<rylie_store::Transaction<'c>, ApiError> {

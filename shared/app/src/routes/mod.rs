@@ -1,0 +1,6 @@
+//! Route handlers, one module per resource family. Each handler is what one function in
+//! functions/ serves; the pipeline in [`crate::http`] has already authenticated the caller,
+//! applied the rate limit and checked the permission matrix and the tenant.
+
+pub mod auth;
+pub mod personas;
