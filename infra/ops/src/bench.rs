@@ -31,6 +31,16 @@ pub enum Bench {
         #[arg(long, default_value = "30")]
         runs: usize,
     },
+    /// The API platform's own costs: an authenticated list route end to end in-process
+    /// against the real database, access-token verification, API-key verification (beside
+    /// the naive way: a password hash for keys).
+    Api {
+        /// A migrated database; the bench adds a `bench` dealership with 50 personas.
+        #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
+        database_url: String,
+        #[arg(long, default_value = "5000")]
+        iterations: usize,
+    },
     /// Round trip of a one-row query three ways: named statement prepared per query
     /// (`Client::query` with SQL text), a statement prepared once and reused, and the unnamed
     /// statement (`query_typed`). See rylie-store's docs for why this matters behind RDS Proxy.
@@ -49,6 +59,10 @@ pub async fn run(bench: Bench) -> Result<(), BoxError> {
             database_url,
             iterations,
         } => statements(&database_url, iterations).await,
+        Bench::Api {
+            database_url,
+            iterations,
+        } => api(&database_url, iterations).await,
     }
 }
 
@@ -210,5 +224,122 @@ async fn statements(database_url: &str, iterations: usize) -> Result<(), BoxErro
     println!("{}", summary("query(sql): named statement per query", named));
     println!("{}", summary("prepare once + query(&stmt): pins a proxy", reused));
     println!("{}", summary("query_typed(sql): unnamed statement", unnamed));
+    Ok(())
+}
+
+async fn api(database_url: &str, iterations: usize) -> Result<(), BoxError> {
+    use rylie_app::{
+        Config, State,
+        config::LOCAL_DEVELOPMENT_KEYS,
+        http::{self, Access},
+        routes::personas,
+    };
+    use rylie_domain::{Action, ApiKey, DealershipId, Role};
+
+    let settings = ConnectSettings::from_url(database_url)?;
+    let owner = settings.connect().await?;
+    owner
+        .batch_execute("SELECT set_config('rylie.scope', 'platform', false)")
+        .await?;
+    let dealership: i64 = owner
+        .query_typed(
+            "INSERT INTO dealerships (name, subdomain) VALUES ('Bench Motors', 'bench')
+             ON CONFLICT (subdomain) DO UPDATE SET active = true RETURNING id",
+            &[],
+        )
+        .await?[0]
+        .get(0);
+    owner
+        .query_typed(
+            "INSERT INTO personas (dealership_id, name, prompt_template)
+             SELECT $1, 'Persona ' || n, 'You are {{persona_name}}.' FROM generate_series(1, 50) n
+             ON CONFLICT (dealership_id, name) DO NOTHING",
+            &[(&dealership, Type::INT8)],
+        )
+        .await?;
+    let config = Config::from_lookup("bench-api", |name| match name {
+        "DATABASE_URL" => Some(database_url.to_owned()),
+        "JWT_KEYS" => Some(LOCAL_DEVELOPMENT_KEYS.to_owned()),
+        _ => None,
+    })?;
+    let state = State::new(config, rylie_store::Db::new(settings))?;
+    let keys = state.tokens.as_ref().expect("inline keys");
+    let token = keys.issue(
+        1,
+        Role::DealershipAdmin,
+        Some(DealershipId(dealership)),
+        chrono::Utc::now().timestamp(),
+    );
+    // The user tier allows 1,000 requests an hour: each token's user makes at most 900 here.
+    let event_for = |token: &str| {
+        serde_json::json!({
+            "version": "2.0", "routeKey": "GET /v1/dealerships/{dealership_id}/personas",
+            "rawPath": format!("/v1/dealerships/{dealership}/personas"), "rawQueryString": "limit=20&sort=name",
+            "queryStringParameters": {"limit": "20", "sort": "name"},
+            "headers": {"authorization": format!("Bearer {token}")},
+            "pathParameters": {"dealership_id": dealership.to_string()},
+            "requestContext": {"http": {"method": "GET", "path": format!("/v1/dealerships/{dealership}/personas"),
+                "sourceIp": "127.0.0.1", "protocol": "HTTP/1.1", "userAgent": "bench"}, "requestId": "bench",
+                "routeKey": "GET /v1/dealerships/{dealership_id}/personas", "stage": "$default", "accountId": "0",
+                "apiId": "bench", "domainName": "localhost", "domainPrefix": "localhost", "time": "", "timeEpoch": 0},
+            "isBase64Encoded": false
+        })
+        .to_string()
+    };
+    const READ: Access = Access::Caller {
+        resource: "personas",
+        action: Action::Read,
+    };
+    let mut list = Vec::with_capacity(iterations);
+    let mut event = String::new();
+    for i in 0..iterations + 200 {
+        if i % 900 == 0 {
+            let user = 1 + (i / 900) as i64;
+            let now = chrono::Utc::now().timestamp();
+            event = event_for(&keys.issue(user, Role::DealershipAdmin, Some(DealershipId(dealership)), now));
+        }
+        let request = http::request_from_event(&event)?;
+        let started = Instant::now();
+        let response = http::handle(&state, READ, &personas::list, request).await;
+        let elapsed = started.elapsed();
+        if response.status() != 200 {
+            return Err(format!("list answered {}", response.status()).into());
+        }
+        if i >= 200 {
+            list.push(elapsed);
+        }
+    }
+    println!("{}", summary("GET personas (auth, tenant, 20 of 50 rows)", list));
+
+    let mut verify = Vec::with_capacity(100_000);
+    for _ in 0..100_000 {
+        let started = Instant::now();
+        let claims = keys.verify(&token)?;
+        verify.push(started.elapsed());
+        std::hint::black_box(claims);
+    }
+    println!("{}", summary("access token verify (HS256, kid, claims)", verify));
+
+    let key = ApiKey::generate(&rylie_app::auth::random_bytes::<44>());
+    let stored = key.hash();
+    let mut fast = Vec::with_capacity(100_000);
+    for _ in 0..100_000 {
+        let started = Instant::now();
+        let ok = ApiKey::parse(key.reveal()).map(|k| k.matches(&stored)).unwrap_or(false);
+        fast.push(started.elapsed());
+        assert!(ok);
+    }
+    println!("{}", summary("API key parse + SHA-256 compare", fast));
+    let naive_hash = rylie_app::auth::passwords::hash(key.reveal());
+    let mut naive = Vec::with_capacity(20);
+    for _ in 0..20 {
+        let started = Instant::now();
+        assert!(rylie_app::auth::passwords::verify(key.reveal(), &naive_hash));
+        naive.push(started.elapsed());
+    }
+    println!(
+        "{}",
+        summary("naive: API key checked like a password (Argon2id)", naive)
+    );
     Ok(())
 }
