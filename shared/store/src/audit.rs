@@ -96,3 +96,87 @@ mod tests {
         );
     }
 }
+
+/// An audit row as the API shows it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct AuditRow {
+    pub id: i64,
+    pub user_id: Option<i64>,
+    pub api_key_id: Option<i64>,
+    pub action: String,
+    pub resource_type: String,
+    pub resource_id: Option<String>,
+    pub old_values: Option<Value>,
+    pub new_values: Option<Value>,
+    pub ip_address: Option<String>,
+    pub user_agent: Option<String>,
+    pub request_id: Option<String>,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// Filters of the audit list; every one optional.
+#[derive(Debug, Clone, Default)]
+pub struct AuditFilter {
+    pub user_id: Option<i64>,
+    pub action: Option<String>,
+    pub resource_type: Option<String>,
+    pub resource_id: Option<String>,
+    pub from: Option<chrono::DateTime<chrono::Utc>>,
+    pub to: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+/// Newest first.
+pub async fn list(
+    tx: &Transaction<'_>,
+    dealership_id: i64,
+    filter: &AuditFilter,
+    page: &crate::page::Page,
+) -> Result<(Vec<AuditRow>, i64), StoreError> {
+    let rows = tx
+        .query_typed(
+            "SELECT id, user_id, api_key_id, action, resource_type, resource_id, old_values, new_values,
+                    host(ip_address), user_agent, request_id, created_at, count(*) OVER ()
+             FROM audit_logs
+             WHERE dealership_id = $1
+               AND ($2::int8 IS NULL OR user_id = $2)
+               AND ($3::text IS NULL OR action = $3)
+               AND ($4::text IS NULL OR resource_type = $4)
+               AND ($5::text IS NULL OR resource_id = $5)
+               AND ($6::timestamptz IS NULL OR created_at >= $6)
+               AND ($7::timestamptz IS NULL OR created_at < $7)
+             ORDER BY created_at DESC, id DESC
+             LIMIT $8 OFFSET $9",
+            &[
+                (&dealership_id, Type::INT8),
+                (&filter.user_id, Type::INT8),
+                (&filter.action, Type::TEXT),
+                (&filter.resource_type, Type::TEXT),
+                (&filter.resource_id, Type::TEXT),
+                (&filter.from, Type::TIMESTAMPTZ),
+                (&filter.to, Type::TIMESTAMPTZ),
+                (&page.limit, Type::INT8),
+                (&page.offset(), Type::INT8),
+            ],
+        )
+        .await
+        .map_err(StoreError::query("listing the audit log"))?;
+    let total = rows.first().map(|row| row.get(12)).unwrap_or(0);
+    let items = rows
+        .iter()
+        .map(|row| AuditRow {
+            id: row.get(0),
+            user_id: row.get(1),
+            api_key_id: row.get(2),
+            action: row.get(3),
+            resource_type: row.get(4),
+            resource_id: row.get(5),
+            old_values: row.get(6),
+            new_values: row.get(7),
+            ip_address: row.get(8),
+            user_agent: row.get(9),
+            request_id: row.get(10),
+            created_at: row.get(11),
+        })
+        .collect();
+    Ok((items, total))
+}

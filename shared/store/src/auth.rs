@@ -203,3 +203,126 @@ pub async fn find_api_key(tx: &Transaction<'_>, prefix: &str) -> Result<Option<A
         usable: row.get(5),
     }))
 }
+
+/// An API key as its dealership's admins see it: never the hash.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ApiKeyView {
+    pub id: i64,
+    pub name: String,
+    pub description: Option<String>,
+    pub key_prefix: String,
+    pub scopes: Vec<String>,
+    pub rate_limit_tier: String,
+    pub kind: String,
+    pub is_active: bool,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub revoked_at: Option<DateTime<Utc>>,
+    pub last_used_at: Option<DateTime<Utc>>,
+    pub usage_count: i64,
+    pub created_at: DateTime<Utc>,
+}
+
+const KEY_COLUMNS: &str = "id, name, description, key_prefix, scopes, rate_limit_tier, kind, is_active, expires_at, \
+                           revoked_at, last_used_at, usage_count, created_at";
+
+fn key_view(row: &tokio_postgres::Row) -> ApiKeyView {
+    ApiKeyView {
+        id: row.get(0),
+        name: row.get(1),
+        description: row.get(2),
+        key_prefix: row.get(3),
+        scopes: row.get(4),
+        rate_limit_tier: row.get(5),
+        kind: row.get(6),
+        is_active: row.get(7),
+        expires_at: row.get(8),
+        revoked_at: row.get(9),
+        last_used_at: row.get(10),
+        usage_count: row.get(11),
+        created_at: row.get(12),
+    }
+}
+
+/// What creating a key stores.
+#[derive(Debug, Clone)]
+pub struct NewApiKey<'a> {
+    pub dealership_id: i64,
+    pub name: &'a str,
+    pub description: Option<&'a str>,
+    pub key_prefix: &'a str,
+    pub key_hash: &'a str,
+    pub scopes: &'a [String],
+    pub rate_limit_tier: &'a str,
+    pub kind: &'a str,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub created_by: Option<i64>,
+}
+
+pub async fn create_api_key(tx: &Transaction<'_>, key: &NewApiKey<'_>) -> Result<ApiKeyView, StoreError> {
+    let rows = tx
+        .query_typed(
+            &format!(
+                "INSERT INTO api_keys (dealership_id, name, description, key_prefix, key_hash, scopes, rate_limit_tier,
+                     kind, expires_at, created_by)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING {KEY_COLUMNS}"
+            ),
+            &[
+                (&key.dealership_id, Type::INT8),
+                (&key.name, Type::TEXT),
+                (&key.description, Type::TEXT),
+                (&key.key_prefix, Type::TEXT),
+                (&key.key_hash, Type::TEXT),
+                (&key.scopes, Type::TEXT_ARRAY),
+                (&key.rate_limit_tier, Type::TEXT),
+                (&key.kind, Type::TEXT),
+                (&key.expires_at, Type::TIMESTAMPTZ),
+                (&key.created_by, Type::INT8),
+            ],
+        )
+        .await
+        .map_err(StoreError::query("creating an API key"))?;
+    Ok(key_view(&rows[0]))
+}
+
+pub async fn list_api_keys(
+    tx: &Transaction<'_>,
+    dealership_id: i64,
+    page: &crate::page::Page,
+) -> Result<(Vec<ApiKeyView>, i64), StoreError> {
+    let rows = tx
+        .query_typed(
+            &format!(
+                "SELECT {KEY_COLUMNS}, count(*) OVER () FROM api_keys WHERE dealership_id = $1
+                 ORDER BY {} {}, id LIMIT $2 OFFSET $3",
+                page.sort_column, page.direction
+            ),
+            &[
+                (&dealership_id, Type::INT8),
+                (&page.limit, Type::INT8),
+                (&page.offset(), Type::INT8),
+            ],
+        )
+        .await
+        .map_err(StoreError::query("listing API keys"))?;
+    let total = rows.first().map(|row| row.get(13)).unwrap_or(0);
+    Ok((rows.iter().map(key_view).collect(), total))
+}
+
+/// Revokes a key of the dealership; None when it has no such key.
+pub async fn revoke_api_key(
+    tx: &Transaction<'_>,
+    dealership_id: i64,
+    id: i64,
+) -> Result<Option<ApiKeyView>, StoreError> {
+    let rows = tx
+        .query_typed(
+            &format!(
+                "UPDATE api_keys SET revoked_at = coalesce(revoked_at, now()), is_active = false
+                 WHERE dealership_id = $1 AND id = $2 RETURNING {KEY_COLUMNS}"
+            ),
+            &[(&dealership_id, Type::INT8), (&id, Type::INT8)],
+        )
+        .await
+        .map_err(StoreError::query("revoking an API key"))?;
+    Ok(rows.first().map(key_view))
+}

@@ -2,5 +2,7 @@
 //! functions/ serves; the pipeline in [`crate::http`] has already authenticated the caller,
 //! applied the rate limit and checked the permission matrix and the tenant.
 
+pub mod api_keys;
+pub mod audit_logs;
 pub mod auth;
 pub mod personas;

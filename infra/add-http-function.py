@@ -1,0 +1,139 @@
+#!/usr/bin/env python3
+"""Adds an HTTP function to the bundle: functions/<name>/ (Cargo.toml and a one-line main),
+its template.yaml entry (function, route, log group, secrets and rate-limit table), its
+`cargo lambda watch` route in Cargo.toml and a sample event in events/.
+
+    infra/add-http-function.py NAME METHOD PATH ACCESS HANDLER "Description"
+
+ACCESS is `public` or `RESOURCE:ACTION` (action: read, write, delete, admin); HANDLER is a
+path under rylie_app, e.g. routes::personas::list. Idempotent: what exists is left alone.
+"""
+import json, os, sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def main(name, method, path, access, handler, description):
+    os.chdir(ROOT)
+    method = method.upper()
+    if access == "public":
+        access_rs, uses = "Access::Public", "use rylie_app::{http::Access, routes};\n"
+    else:
+        resource, action = access.split(":")
+        access_rs = f'Access::Caller {{ resource: "{resource}", action: Action::{action.capitalize()} }}'
+        uses = "use rylie_app::{http::Access, routes};\nuse rylie_domain::Action;\n"
+    crate = f"functions/{name}"
+    if not os.path.exists(crate):
+        os.makedirs(f"{crate}/src")
+        with open(f"{crate}/Cargo.toml", "w") as f:
+            f.write(f'''[package]
+name = "{name}"
+version.workspace = true
+edition.workspace = true
+rust-version.workspace = true
+license.workspace = true
+publish.workspace = true
+
+[dependencies]
+rylie-app.workspace = true
+rylie-domain.workspace = true
+tokio.workspace = true
+
+[lints]
+workspace = true
+''')
+        with open(f"{crate}/src/main.rs", "w") as f:
+            f.write(f"//! `{method} {path}`: {description[0].lower() + description[1:]}.\n\n{uses}\n"
+                    f"rylie_app::http_function!({access_rs}, {handler});\n")
+
+    logical = "".join(part[:1].upper() + part[1:] for part in name.split("-"))
+    with open("template.yaml") as f:
+        template = f.read()
+    if f"  {logical}Function:\n" not in template:
+        entry = f'''  # {method} {path}: {description[0].lower() + description[1:]}.
+  {logical}Function:
+    Type: AWS::Serverless::Function
+    Properties:
+      Description: "{method} {path}"
+      CodeUri: target/lambda/{name}/
+      LoggingConfig:
+        LogGroup: !Ref {logical}LogGroup
+      Environment:
+        Variables:
+          DATABASE_SECRET_ARN: !GetAtt DatabaseStack.Outputs.AppSecretArn
+          JWT_KEYS_SECRET_ARN: !Ref JwtKeysSecret
+          RATE_LIMIT_TABLE: !Ref RateLimitTable
+      Policies:
+        - AWSSecretsManagerGetSecretValuePolicy:
+            SecretArn: !GetAtt DatabaseStack.Outputs.AppSecretArn
+        - AWSSecretsManagerGetSecretValuePolicy:
+            SecretArn: !Ref JwtKeysSecret
+        - DynamoDBCrudPolicy:
+            TableName: !Ref RateLimitTable
+      Events:
+        Route:
+          Type: HttpApi
+          Properties:
+            ApiId: !Ref HttpApi
+            Method: {method}
+            Path: {path}
+
+  {logical}LogGroup:
+    Type: AWS::Logs::LogGroup
+    Properties:
+      LogGroupName: !Sub /rylie/${{Environment}}/{name}
+      RetentionInDays: !FindInMap [EnvironmentConfig, !Ref Environment, LogRetentionDays]
+      Tags:
+        - Key: Project
+          Value: rylie
+        - Key: Environment
+          Value: !Ref Environment
+
+'''
+        marker = "  # Applies infra/migrations (embedded in the binary)."
+        template = template.replace(marker, entry + marker, 1)
+        with open("template.yaml", "w") as f:
+            f.write(template)
+
+    with open("Cargo.toml") as f:
+        cargo = f.read()
+    route = f'{{ method = "{method}", function = "{name}" }}'
+    if route not in cargo:
+        lines = cargo.split("\n")
+        key = f'"{path}" = ['
+        for i, line in enumerate(lines):
+            if line.startswith(key):
+                lines[i] = line[:-1] + f", {route}]"
+                break
+        else:
+            at = lines.index("[workspace.metadata.lambda.watch.router]") + 1
+            while lines[at].startswith('"'):
+                at += 1
+            lines.insert(at, f"{key}{route}]")
+        with open("Cargo.toml", "w") as f:
+            f.write("\n".join(lines))
+
+    event_path = f"events/{name}.json"
+    if not os.path.exists(event_path):
+        with open("events/api-health-health.json") as f:
+            event = json.load(f)
+        params = {p.strip("{}"): "1" for p in path.split("/") if p.startswith("{")}
+        sample = path
+        for p in params:
+            sample = sample.replace("{" + p + "}", "1")
+        event["routeKey"] = event["requestContext"]["routeKey"] = f"{method} {path}"
+        event["rawPath"] = event["requestContext"]["http"]["path"] = sample
+        event["requestContext"]["http"]["method"] = method
+        if params:
+            event["pathParameters"] = params
+        if access != "public":
+            event["headers"]["authorization"] = "Bearer <access token from POST /v1/auth/login>"
+        with open(event_path, "w") as f:
+            json.dump(event, f, indent=2)
+            f.write("\n")
+
+
+if __name__ == "__main__":
+    if len(sys.argv) != 7:
+        sys.exit(__doc__)
+    main(*sys.argv[1:])
