@@ -30,3 +30,202 @@ pub async fn gate(tx: &Transaction<'_>, id: DealershipId) -> Result<Gate, StoreE
         },
     })
 }
+
+/// A dealership as the API shows it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Dealership {
+    pub id: i64,
+    pub name: String,
+    pub subdomain: String,
+    pub active: bool,
+    pub contact_email: Option<String>,
+    pub contact_phone: Option<String>,
+    pub handover_email: Option<String>,
+    pub inbound_email_alias: Option<String>,
+    pub allowed_origins: Vec<String>,
+    pub timezone: String,
+    pub website: Option<String>,
+    pub street: Option<String>,
+    pub city: Option<String>,
+    pub region: Option<String>,
+    pub postal_code: Option<String>,
+    pub country: String,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    pub updated_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// The fields a caller sets (all of them; a partial update is merged by the caller).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DealershipFields {
+    pub name: String,
+    pub subdomain: String,
+    pub contact_email: Option<String>,
+    pub contact_phone: Option<String>,
+    pub handover_email: Option<String>,
+    pub inbound_email_alias: Option<String>,
+    pub allowed_origins: Vec<String>,
+    pub timezone: String,
+    pub website: Option<String>,
+    pub street: Option<String>,
+    pub city: Option<String>,
+    pub region: Option<String>,
+    pub postal_code: Option<String>,
+    pub country: String,
+}
+
+impl From<&Dealership> for DealershipFields {
+    fn from(d: &Dealership) -> Self {
+        Self {
+            name: d.name.clone(),
+            subdomain: d.subdomain.clone(),
+            contact_email: d.contact_email.clone(),
+            contact_phone: d.contact_phone.clone(),
+            handover_email: d.handover_email.clone(),
+            inbound_email_alias: d.inbound_email_alias.clone(),
+            allowed_origins: d.allowed_origins.clone(),
+            timezone: d.timezone.clone(),
+            website: d.website.clone(),
+            street: d.street.clone(),
+            city: d.city.clone(),
+            region: d.region.clone(),
+            postal_code: d.postal_code.clone(),
+            country: d.country.clone(),
+        }
+    }
+}
+
+const COLUMNS: &str = "id, name, subdomain, active, contact_email, contact_phone, handover_email, inbound_email_alias, \
+                       allowed_origins, timezone, website, street, city, region, postal_code, country, created_at, updated_at";
+
+fn from_row(row: &tokio_postgres::Row) -> Dealership {
+    Dealership {
+        id: row.get(0),
+        name: row.get(1),
+        subdomain: row.get(2),
+        active: row.get(3),
+        contact_email: row.get(4),
+        contact_phone: row.get(5),
+        handover_email: row.get(6),
+        inbound_email_alias: row.get(7),
+        allowed_origins: row.get(8),
+        timezone: row.get(9),
+        website: row.get(10),
+        street: row.get(11),
+        city: row.get(12),
+        region: row.get(13),
+        postal_code: row.get(14),
+        country: row.get(15),
+        created_at: row.get(16),
+        updated_at: row.get(17),
+    }
+}
+
+/// True when PostgreSQL knows the IANA time zone name.
+pub async fn is_time_zone(tx: &Transaction<'_>, name: &str) -> Result<bool, StoreError> {
+    let rows = tx
+        .query_typed(
+            "SELECT EXISTS (SELECT 1 FROM pg_timezone_names WHERE name = $1)",
+            &[(&name, Type::TEXT)],
+        )
+        .await
+        .map_err(StoreError::query("checking a time zone"))?;
+    Ok(rows[0].get(0))
+}
+
+fn field_params(f: &DealershipFields) -> [(&(dyn tokio_postgres::types::ToSql + Sync), Type); 14] {
+    [
+        (&f.name, Type::TEXT),
+        (&f.subdomain, Type::TEXT),
+        (&f.contact_email, Type::TEXT),
+        (&f.contact_phone, Type::TEXT),
+        (&f.handover_email, Type::TEXT),
+        (&f.inbound_email_alias, Type::TEXT),
+        (&f.allowed_origins, Type::TEXT_ARRAY),
+        (&f.timezone, Type::TEXT),
+        (&f.website, Type::TEXT),
+        (&f.street, Type::TEXT),
+        (&f.city, Type::TEXT),
+        (&f.region, Type::TEXT),
+        (&f.postal_code, Type::TEXT),
+        (&f.country, Type::TEXT),
+    ]
+}
+
+/// Creates a dealership (platform scope).
+pub async fn create(tx: &Transaction<'_>, fields: &DealershipFields) -> Result<Dealership, StoreError> {
+    let rows = tx
+        .query_typed(
+            &format!(
+                "INSERT INTO dealerships (name, subdomain, contact_email, contact_phone, handover_email,
+                     inbound_email_alias, allowed_origins, timezone, website, street, city, region, postal_code, country)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING {COLUMNS}"
+            ),
+            &field_params(fields),
+        )
+        .await
+        .map_err(StoreError::query("creating a dealership"))?;
+    Ok(from_row(&rows[0]))
+}
+
+pub async fn get(tx: &Transaction<'_>, id: DealershipId) -> Result<Option<Dealership>, StoreError> {
+    let rows = tx
+        .query_typed(
+            &format!("SELECT {COLUMNS} FROM dealerships WHERE id = $1"),
+            &[(&id.0, Type::INT8)],
+        )
+        .await
+        .map_err(StoreError::query("reading a dealership"))?;
+    Ok(rows.first().map(from_row))
+}
+
+pub async fn list(tx: &Transaction<'_>, page: &crate::page::Page) -> Result<(Vec<Dealership>, i64), StoreError> {
+    let rows = tx
+        .query_typed(
+            &format!(
+                "SELECT {COLUMNS}, count(*) OVER () FROM dealerships ORDER BY {} {}, id LIMIT $1 OFFSET $2",
+                page.sort_column, page.direction
+            ),
+            &[(&page.limit, Type::INT8), (&page.offset(), Type::INT8)],
+        )
+        .await
+        .map_err(StoreError::query("listing dealerships"))?;
+    let total = rows.first().map(|row| row.get(18)).unwrap_or(0);
+    Ok((rows.iter().map(from_row).collect(), total))
+}
+
+pub async fn update(
+    tx: &Transaction<'_>,
+    id: DealershipId,
+    fields: &DealershipFields,
+) -> Result<Option<Dealership>, StoreError> {
+    let mut params: Vec<(&(dyn tokio_postgres::types::ToSql + Sync), Type)> = field_params(fields).to_vec();
+    params.push((&id.0, Type::INT8));
+    let rows = tx
+        .query_typed(
+            &format!(
+                "UPDATE dealerships SET name = $1, subdomain = $2, contact_email = $3, contact_phone = $4,
+                     handover_email = $5, inbound_email_alias = $6, allowed_origins = $7, timezone = $8, website = $9,
+                     street = $10, city = $11, region = $12, postal_code = $13, country = $14
+                 WHERE id = $15 RETURNING {COLUMNS}"
+            ),
+            &params,
+        )
+        .await
+        .map_err(StoreError::query("updating a dealership"))?;
+    Ok(rows.first().map(from_row))
+}
+
+pub async fn set_active(
+    tx: &Transaction<'_>,
+    id: DealershipId,
+    active: bool,
+) -> Result<Option<Dealership>, StoreError> {
+    let rows = tx
+        .query_typed(
+            &format!("UPDATE dealerships SET active = $2 WHERE id = $1 RETURNING {COLUMNS}"),
+            &[(&id.0, Type::INT8), (&active, Type::BOOL)],
+        )
+        .await
+        .map_err(StoreError::query("changing a dealership's active flag"))?;
+    Ok(rows.first().map(from_row))
+}

@@ -149,21 +149,22 @@ fn url_for(settings: &ConnectSettings, role: &str) -> String {
 
 async fn ensure_roles(client: &tokio_postgres::Client) {
     // Roles are cluster-wide; concurrent test processes may race to create them.
+    // One implicit transaction: the transaction-level lock is held until the role changes
+    // are committed, so concurrent test processes never update the same role at once.
     let sql = format!(
-        "SELECT pg_advisory_lock({TEMPLATE_LOCK});
+        "SELECT pg_advisory_xact_lock({TEMPLATE_LOCK});
          DO $$ BEGIN
            IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{OWNER_ROLE}') THEN
              CREATE ROLE {OWNER_ROLE} LOGIN PASSWORD '{TEST_PASSWORD}';
            END IF;
            IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{APP_ROLE}') THEN
              CREATE ROLE {APP_ROLE} LOGIN PASSWORD '{TEST_PASSWORD}';
-           ELSE
-             -- A migration run elsewhere on this server may have created the group role
-             -- without LOGIN; the tests connect as it.
+           ELSIF NOT (SELECT rolcanlogin FROM pg_roles WHERE rolname = '{APP_ROLE}') THEN
+             -- A migration run elsewhere on this server created the group role without
+             -- LOGIN; the tests connect as it.
              ALTER ROLE {APP_ROLE} LOGIN PASSWORD '{TEST_PASSWORD}';
            END IF;
-         END $$;
-         SELECT pg_advisory_unlock({TEMPLATE_LOCK});"
+         END $$;"
     );
     client.batch_execute(&sql).await.expect("creating the test roles");
 }

@@ -100,6 +100,26 @@ impl Fields {
         }
     }
 
+    /// An e-mail address, lower-cased: one `@`, no spaces, a dot in the domain.
+    pub fn email(&mut self, field: &str, required: bool) -> Option<String> {
+        let value = self.string(field, required, 3, 254)?.to_lowercase();
+        let valid = match value.split_once('@') {
+            Some((local, domain)) => {
+                !local.is_empty()
+                    && domain.contains('.')
+                    && !domain.contains('@')
+                    && !value.contains(char::is_whitespace)
+            }
+            None => false,
+        };
+        if valid {
+            Some(value)
+        } else {
+            self.error(field, "INVALID_FORMAT", "must be an e-mail address");
+            None
+        }
+    }
+
     pub fn number(&mut self, field: &str, min: f64, max: f64) -> Option<f64> {
         match self.take(field) {
             None => None,

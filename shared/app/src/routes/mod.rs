@@ -5,4 +5,5 @@
 pub mod api_keys;
 pub mod audit_logs;
 pub mod auth;
+pub mod dealerships;
 pub mod personas;

@@ -1,0 +1,195 @@
+//! Dealership routes: platform work for super_admin, the dealership's own view for its staff.
+
+mod support;
+
+use rylie_app::{http::Access, routes, routes::dealerships};
+use rylie_domain::Action;
+use serde_json::{Value, json};
+use support::{World, bearer, call, request};
+
+const PLATFORM_ADMIN: Access = Access::Caller {
+    resource: "dealerships",
+    action: Action::Admin,
+};
+const READ: Access = Access::Caller {
+    resource: "dealerships",
+    action: Action::Read,
+};
+
+fn on(
+    world: &World,
+    user: i64,
+    method: &str,
+    path: &str,
+    dealership: Option<i64>,
+    body: Option<Value>,
+) -> lambda_http::Request {
+    let params: Vec<(&str, String)> = dealership
+        .map(|d| ("dealership_id", d.to_string()))
+        .into_iter()
+        .collect();
+    request(method, path, &params, bearer(world.token(user)), body)
+}
+
+#[tokio::test]
+async fn only_super_admin_creates_and_lists_dealerships() {
+    let world = World::new().await;
+    let body = json!({"name": "Charlie Cars", "subdomain": "Charlie", "timezone": "America/Denver",
+        "contact_email": "Sales@Charlie.test", "allowed_origins": ["https://charlie.test"]});
+    let created = call(
+        &world.state,
+        PLATFORM_ADMIN,
+        dealerships::create,
+        on(
+            &world,
+            world.super_admin,
+            "POST",
+            "/v1/dealerships",
+            None,
+            Some(body.clone()),
+        ),
+    )
+    .await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    assert_eq!(created.body["data"]["subdomain"], "charlie");
+    assert_eq!(created.body["data"]["contact_email"], "sales@charlie.test");
+
+    let duplicate = call(
+        &world.state,
+        PLATFORM_ADMIN,
+        dealerships::create,
+        on(
+            &world,
+            world.super_admin,
+            "POST",
+            "/v1/dealerships",
+            None,
+            Some(body.clone()),
+        ),
+    )
+    .await;
+    assert_eq!(duplicate.status, 409, "{}", duplicate.body);
+
+    let refused = call(
+        &world.state,
+        PLATFORM_ADMIN,
+        dealerships::create,
+        on(&world, world.admin_a, "POST", "/v1/dealerships", None, Some(body)),
+    )
+    .await;
+    assert_eq!(refused.status, 403);
+
+    let list = call(
+        &world.state,
+        PLATFORM_ADMIN,
+        dealerships::list,
+        on(&world, world.super_admin, "GET", "/v1/dealerships", None, None),
+    )
+    .await;
+    assert_eq!(list.body["meta"]["pagination"]["total"], 3);
+    let refused = call(
+        &world.state,
+        PLATFORM_ADMIN,
+        dealerships::list,
+        on(&world, world.admin_a, "GET", "/v1/dealerships", None, None),
+    )
+    .await;
+    assert_eq!(refused.status, 403);
+}
+
+#[tokio::test]
+async fn staff_read_their_own_dealership_only_and_admins_update_it() {
+    let world = World::new().await;
+    let path_a = format!("/v1/dealerships/{}", world.dealer_a);
+    let own = call(
+        &world.state,
+        READ,
+        dealerships::get,
+        on(&world, world.user_a, "GET", &path_a, Some(world.dealer_a), None),
+    )
+    .await;
+    assert_eq!(
+        (own.status, own.body["data"]["subdomain"].as_str()),
+        (200, Some("alpha"))
+    );
+    let path_b = format!("/v1/dealerships/{}", world.dealer_b);
+    let other = call(
+        &world.state,
+        READ,
+        dealerships::get,
+        on(&world, world.admin_a, "GET", &path_b, Some(world.dealer_b), None),
+    )
+    .await;
+    assert_eq!(other.status, 404);
+
+    let update = |user, body| {
+        call(
+            &world.state,
+            PLATFORM_ADMIN,
+            dealerships::update,
+            on(&world, user, "PATCH", &path_a, Some(world.dealer_a), Some(body)),
+        )
+    };
+    let updated = update(
+        world.admin_a,
+        json!({"city": "Springfield", "timezone": "America/Chicago"}),
+    )
+    .await;
+    assert_eq!(updated.status, 200, "{}", updated.body);
+    assert_eq!(updated.body["data"]["city"], "Springfield");
+    assert_eq!(updated.body["data"]["name"], "alpha", "other fields kept");
+    let bad = update(world.admin_a, json!({"timezone": "Mars/Olympus"})).await;
+    assert_eq!(
+        (bad.status, bad.body["error"]["details"][0]["field"].as_str()),
+        (400, Some("timezone"))
+    );
+    assert_eq!(update(world.admin_a, json!({"subdomain": "renamed"})).await.status, 403);
+    assert_eq!(
+        update(world.manager_a, json!({"city": "Shelbyville"})).await.status,
+        403
+    );
+    assert_eq!(update(world.admin_b, json!({"city": "Shelbyville"})).await.status, 404);
+}
+
+#[tokio::test]
+async fn deactivation_closes_every_route_of_the_dealership_until_reactivated() {
+    let world = World::new().await;
+    let activation = |user, verb: &str| {
+        let path = format!("/v1/dealerships/{}/{verb}", world.dealer_a);
+        call(
+            &world.state,
+            PLATFORM_ADMIN,
+            dealerships::set_active,
+            on(&world, user, "POST", &path, Some(world.dealer_a), None),
+        )
+    };
+    let personas = || {
+        let path = format!("/v1/dealerships/{}/personas", world.dealer_a);
+        call(
+            &world.state,
+            Access::Caller {
+                resource: "personas",
+                action: Action::Read,
+            },
+            routes::personas::list,
+            on(&world, world.admin_a, "GET", &path, Some(world.dealer_a), None),
+        )
+    };
+    assert_eq!(
+        activation(world.admin_a, "deactivate").await.status,
+        403,
+        "a dealership admin cannot"
+    );
+    let off = activation(world.super_admin, "deactivate").await;
+    assert_eq!(
+        (off.status, off.body["data"]["active"].as_bool()),
+        (200, Some(false)),
+        "{}",
+        off.body
+    );
+    let refused = personas().await;
+    assert_eq!((refused.status, refused.code()), (403, "DEALERSHIP_INACTIVE"));
+    let on_again = activation(world.super_admin, "activate").await;
+    assert_eq!(on_again.body["data"]["active"], true);
+    assert_eq!(personas().await.status, 200);
+}
