@@ -32,6 +32,7 @@ pub mod migrate;
 pub mod page;
 pub mod personas;
 pub mod scope;
+pub mod users;
 
 pub use connect::{ConnectSettings, SslMode};
 pub use db::{AsConnectionError, Db, is_connection_broken};

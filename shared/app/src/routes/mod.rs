@@ -7,3 +7,4 @@ pub mod audit_logs;
 pub mod auth;
 pub mod dealerships;
 pub mod personas;
+pub mod users;
