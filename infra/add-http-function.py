@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
-"""Adds an HTTP function to the bundle: functions/<name>/ (Cargo.toml and a one-line main),
-its template.yaml entry (function, route, log group, secrets and rate-limit table), its
+"""Adds an HTTP function to the bundle: its line in infra/routes.tsv (the route table the
+function's access rule and the OpenAPI document come from), functions/<name>/ (Cargo.toml and
+a one-line main), its template.yaml entry (function, route, log group, secrets and rate-limit table), its
 `cargo lambda watch` route in Cargo.toml and a sample event in events/.
 
     infra/add-http-function.py NAME METHOD PATH ACCESS HANDLER "Description"
@@ -16,12 +17,14 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 def main(name, method, path, access, handler, description):
     os.chdir(ROOT)
     method = method.upper()
-    if access == "public":
-        access_rs, uses = "Access::Public", "use rylie_app::{http::Access, routes};\n"
-    else:
-        resource, action = access.split(":")
-        access_rs = f'Access::Caller {{ resource: "{resource}", action: Action::{action.capitalize()} }}'
-        uses = "use rylie_app::{http::Access, routes};\nuse rylie_domain::Action;\n"
+    if access != "public" and access.split(":")[-1] not in ("read", "write", "delete", "admin"):
+        sys.exit("ACCESS is public or RESOURCE:read|write|delete|admin")
+    line = "\t".join([name, method, path, access, description]) + "\n"
+    with open("infra/routes.tsv") as f:
+        table = f.read()
+    if f"{name}\t{method}\t{path}\t" not in table:
+        with open("infra/routes.tsv", "a") as f:
+            f.write(line)
     crate = f"functions/{name}"
     if not os.path.exists(crate):
         os.makedirs(f"{crate}/src")
@@ -36,15 +39,14 @@ publish.workspace = true
 
 [dependencies]
 rylie-app.workspace = true
-rylie-domain.workspace = true
 tokio.workspace = true
 
 [lints]
 workspace = true
 ''')
         with open(f"{crate}/src/main.rs", "w") as f:
-            f.write(f"//! `{method} {path}`: {description[0].lower() + description[1:]}.\n\n{uses}\n"
-                    f"rylie_app::http_function!({access_rs}, {handler});\n")
+            f.write(f"//! `{method} {path}`: {description[0].lower() + description[1:]}.\n\n"
+                    f"rylie_app::http_function!(rylie_app::{handler});\n")
 
     logical = "".join(part[:1].upper() + part[1:] for part in name.split("-"))
     with open("template.yaml") as f:

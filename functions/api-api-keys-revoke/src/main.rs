@@ -1,12 +1,3 @@
 //! `POST /v1/dealerships/{dealership_id}/api-keys/{key_id}/revoke`: revokes an API key.
 
-use rylie_app::{http::Access, routes};
-use rylie_domain::Action;
-
-rylie_app::http_function!(
-    Access::Caller {
-        resource: "api-keys",
-        action: Action::Admin
-    },
-    routes::api_keys::revoke
-);
+rylie_app::http_function!(rylie_app::routes::api_keys::revoke);

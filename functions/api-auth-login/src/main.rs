@@ -1,5 +1,3 @@
 //! `POST /v1/auth/login`: staff login: access and refresh tokens.
 
-use rylie_app::{http::Access, routes};
-
-rylie_app::http_function!(Access::Public, routes::auth::login);
+rylie_app::http_function!(rylie_app::routes::auth::login);

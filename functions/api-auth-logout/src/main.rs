@@ -1,5 +1,3 @@
 //! `POST /v1/auth/logout`: revokes a refresh token family.
 
-use rylie_app::{http::Access, routes};
-
-rylie_app::http_function!(Access::Public, routes::auth::logout);
+rylie_app::http_function!(rylie_app::routes::auth::logout);

@@ -1,5 +1,3 @@
 //! `POST /v1/auth/refresh`: rotates a refresh token.
 
-use rylie_app::{http::Access, routes};
-
-rylie_app::http_function!(Access::Public, routes::auth::refresh);
+rylie_app::http_function!(rylie_app::routes::auth::refresh);

@@ -1,12 +1,3 @@
 //! `POST /v1/dealerships`: creates a dealership (super admin).
 
-use rylie_app::{http::Access, routes};
-use rylie_domain::Action;
-
-rylie_app::http_function!(
-    Access::Caller {
-        resource: "dealerships",
-        action: Action::Admin
-    },
-    routes::dealerships::create
-);
+rylie_app::http_function!(rylie_app::routes::dealerships::create);

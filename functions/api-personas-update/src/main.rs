@@ -1,12 +1,3 @@
 //! `PATCH /v1/dealerships/{dealership_id}/personas/{persona_id}`: updates a persona.
 
-use rylie_app::{http::Access, routes};
-use rylie_domain::Action;
-
-rylie_app::http_function!(
-    Access::Caller {
-        resource: "personas",
-        action: Action::Write
-    },
-    routes::personas::update
-);
+rylie_app::http_function!(rylie_app::routes::personas::update);

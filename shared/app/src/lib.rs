@@ -31,14 +31,16 @@ pub async fn start(function: &'static str) -> Result<State, BoxError> {
     Ok(state)
 }
 
-/// The whole `main` of an HTTP function: `rylie_app::http_function!(Access, handler);`.
+/// The whole `main` of an HTTP function: `rylie_app::http_function!(handler);`. Its access
+/// rule comes from infra/routes.tsv, by package name.
 #[macro_export]
 macro_rules! http_function {
-    ($access:expr, $handler:path) => {
+    ($handler:path) => {
         #[tokio::main(flavor = "current_thread")]
         async fn main() -> Result<(), $crate::BoxError> {
+            let access = $crate::routes::registry::access_of(env!("CARGO_PKG_NAME"));
             let state = $crate::start(env!("CARGO_PKG_NAME")).await?;
-            $crate::http::serve(&state, $access, $handler).await
+            $crate::http::serve(&state, access, $handler).await
         }
     };
 }

@@ -55,3 +55,110 @@ fn every_function_has_a_sample_event() {
         );
     }
 }
+
+/// (function, METHOD, path) triples.
+type Routes = std::collections::BTreeSet<(String, String, String)>;
+
+fn table() -> Routes {
+    rylie_app::routes::registry::routes()
+        .iter()
+        .map(|r| (r.function.to_owned(), r.method.to_owned(), r.path.to_owned()))
+        .collect()
+}
+
+/// The HttpApi events of template.yaml, read line by line.
+fn template_routes() -> Routes {
+    let template = std::fs::read_to_string(root().join("template.yaml")).unwrap();
+    let mut routes = Routes::new();
+    let mut function = None;
+    let lines: Vec<&str> = template.lines().collect();
+    for (i, line) in lines.iter().enumerate() {
+        if let Some(logical) = line.strip_prefix("  ").and_then(|l| l.strip_suffix("Function:"))
+            && !logical.starts_with(' ')
+        {
+            let mut name = String::new();
+            for (j, c) in logical.chars().enumerate() {
+                if c.is_uppercase() && j > 0 {
+                    name.push('-');
+                }
+                name.push(c.to_ascii_lowercase());
+            }
+            function = Some(name);
+        }
+        if let (Some(method), Some(function)) = (line.trim().strip_prefix("Method: "), &function) {
+            let path = lines[i + 1].trim().strip_prefix("Path: ").expect("Path follows Method");
+            routes.insert((function.clone(), method.to_owned(), path.to_owned()));
+        }
+    }
+    routes
+}
+
+/// The `cargo lambda watch` router of the workspace manifest.
+fn local_router_routes() -> Routes {
+    let manifest = std::fs::read_to_string(root().join("Cargo.toml")).unwrap();
+    let section = manifest
+        .split("[workspace.metadata.lambda.watch.router]")
+        .nth(1)
+        .unwrap();
+    let mut routes = Routes::new();
+    for line in section.lines().take_while(|line| !line.starts_with('[')) {
+        let Some((path, rest)) = line.split_once(" = ") else {
+            continue;
+        };
+        for entry in rest.split("{ method = ").skip(1) {
+            let method = entry.split('"').nth(1).unwrap();
+            let function = entry.split("function = \"").nth(1).unwrap().split('"').next().unwrap();
+            routes.insert((
+                function.to_owned(),
+                method.to_owned(),
+                path.trim_matches('"').to_owned(),
+            ));
+        }
+    }
+    routes
+}
+
+#[test]
+fn the_route_table_template_and_local_router_agree() {
+    let table = table();
+    assert!(!table.is_empty());
+    let template = template_routes();
+    assert_eq!(
+        table.difference(&template).collect::<Vec<_>>(),
+        Vec::<&(String, String, String)>::new(),
+        "in infra/routes.tsv but not template.yaml"
+    );
+    assert_eq!(
+        template.difference(&table).collect::<Vec<_>>(),
+        Vec::<&(String, String, String)>::new(),
+        "in template.yaml but not infra/routes.tsv"
+    );
+    assert_eq!(
+        local_router_routes(),
+        table,
+        "Cargo.toml's watch router differs from infra/routes.tsv"
+    );
+    let http_functions: std::collections::BTreeSet<String> = functions()
+        .into_iter()
+        .filter(|name| name.starts_with("api-"))
+        .collect();
+    let routed: std::collections::BTreeSet<String> = table.iter().map(|(function, _, _)| function.clone()).collect();
+    assert_eq!(http_functions, routed, "functions/api-* and the route table");
+}
+
+#[test]
+fn the_openapi_document_has_every_route_and_nothing_else() {
+    let document = rylie_app::routes::openapi::document();
+    assert_eq!(document["openapi"], "3.1.0");
+    let mut documented = Routes::new();
+    for (path, operations) in document["paths"].as_object().unwrap() {
+        for (method, operation) in operations.as_object().unwrap() {
+            let function = operation["operationId"].as_str().unwrap().to_owned();
+            documented.insert((function, method.to_uppercase(), path.clone()));
+        }
+    }
+    assert_eq!(documented, template_routes(), "OpenAPI paths against template.yaml");
+    let personas = &document["paths"]["/v1/dealerships/{dealership_id}/personas/{persona_id}"]["delete"];
+    assert_eq!(personas["x-rylie-permission"], "personas:delete");
+    assert_eq!(personas["parameters"].as_array().unwrap().len(), 2);
+}

@@ -6,5 +6,7 @@ pub mod api_keys;
 pub mod audit_logs;
 pub mod auth;
 pub mod dealerships;
+pub mod openapi;
 pub mod personas;
+pub mod registry;
 pub mod users;
