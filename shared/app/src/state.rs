@@ -23,6 +23,8 @@ pub struct State {
     /// Access-token keys; None in functions that authenticate nobody.
     pub tokens: Option<TokenKeys>,
     pub limiter: RateLimiter,
+    /// API key uses not yet written to the database.
+    pub key_usage: crate::auth::key_usage::KeyUsage,
 }
 
 /// Why a container could not start.
@@ -94,6 +96,7 @@ impl State {
             migrations: MigrationSet::embedded()?,
             tokens,
             limiter: RateLimiter::from_config(None, None),
+            key_usage: Default::default(),
         })
     }
 }

@@ -61,6 +61,17 @@ async fn a_key_is_shown_once_works_within_its_scope_and_dies_when_revoked() {
     let id = created.body["data"]["api_key"]["id"].as_i64().unwrap();
     assert!(key.starts_with("rylie_"));
     assert_eq!(list_personas_with_key(&world, &key).await, 200);
+    assert_eq!(list_personas_with_key(&world, &key).await, 200);
+    // The first use is written at once, later ones batched per minute: no write per request.
+    let owner = support::owner(&world.db).await;
+    let usage = owner
+        .query_typed(
+            "SELECT usage_count, last_used_at IS NOT NULL FROM api_keys WHERE id = $1",
+            &[(&id, rylie_store::Type::INT8)],
+        )
+        .await
+        .unwrap();
+    assert_eq!((usage[0].get::<_, i64>(0), usage[0].get::<_, bool>(1)), (1, true));
 
     let path = format!("/v1/dealerships/{}/api-keys", world.dealer_a);
     let params = [("dealership_id", world.dealer_a.to_string())];

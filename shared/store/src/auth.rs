@@ -204,6 +204,17 @@ pub async fn find_api_key(tx: &Transaction<'_>, prefix: &str) -> Result<Option<A
     }))
 }
 
+/// Adds `uses` to a key's usage count and stamps it used now.
+pub async fn record_api_key_use(tx: &Transaction<'_>, id: i64, uses: i64) -> Result<(), StoreError> {
+    tx.query_typed(
+        "UPDATE api_keys SET usage_count = usage_count + $2, last_used_at = now() WHERE id = $1",
+        &[(&id, Type::INT8), (&uses, Type::INT8)],
+    )
+    .await
+    .map_err(StoreError::query("recording API key use"))?;
+    Ok(())
+}
+
 /// An API key as its dealership's admins see it: never the hash.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct ApiKeyView {

@@ -2,6 +2,7 @@
 //! [`tokens`]) obtained by logging in with a password ([`passwords`]); integrations and the
 //! chat widget present an API key (`X-API-Key`, see `rylie_domain::ApiKey`).
 
+pub mod key_usage;
 pub mod passwords;
 pub mod tokens;
 

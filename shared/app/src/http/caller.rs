@@ -42,6 +42,11 @@ async fn api_key_principal(state: &State, key: &ApiKey) -> Result<Principal, Api
     let mut client = state.db.client().await?;
     let tx = rylie_store::scope::begin(&mut client, Scope::Platform).await?;
     let record = rylie_store::auth::find_api_key(&tx, key.prefix()).await?;
+    if let Some(record) = record.as_ref().filter(|r| r.usable && key.matches(&r.key_hash))
+        && let Some(uses) = state.key_usage.count(record.id, std::time::Instant::now())
+    {
+        rylie_store::auth::record_api_key_use(&tx, record.id, uses).await?;
+    }
     tx.commit()
         .await
         .map_err(rylie_store::StoreError::query("finishing the key look-up"))?;

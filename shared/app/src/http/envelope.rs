@@ -60,8 +60,9 @@ pub fn ok_page<T: Serialize>(
     )
 }
 
-/// Headers on every response. Authenticated answers are never cached anywhere.
-pub fn security_headers(headers: &mut lambda_http::http::HeaderMap, authenticated: bool) {
+/// Headers on every response. Nothing is cached anywhere: authenticated answers carry tenant
+/// data, and the public login and refresh answers carry tokens.
+pub fn security_headers(headers: &mut lambda_http::http::HeaderMap) {
     use lambda_http::http::HeaderValue;
     headers.insert(
         "strict-transport-security",
@@ -74,9 +75,7 @@ pub fn security_headers(headers: &mut lambda_http::http::HeaderMap, authenticate
     );
     headers.insert("x-frame-options", HeaderValue::from_static("DENY"));
     headers.insert("referrer-policy", HeaderValue::from_static("no-referrer"));
-    if authenticated {
-        headers.insert("cache-control", HeaderValue::from_static("no-store"));
-    }
+    headers.insert("cache-control", HeaderValue::from_static("no-store"));
 }
 
 /// One field's problem, reported in `error.details`.

@@ -162,7 +162,7 @@ where
                 headers.insert(name, value);
             }
         }
-        envelope::security_headers(headers, access != Access::Public);
+        envelope::security_headers(headers);
         let allowed = cors.lock().unwrap_or_else(|p| p.into_inner()).take();
         if let (Some(origin), Some(allowed)) = (origin, allowed)
             && allowed.iter().any(|o| o == &origin)
