@@ -6,7 +6,7 @@ a one-line main), its template.yaml entry (function, route, log group, secrets a
 
     infra/add-http-function.py NAME METHOD PATH ACCESS HANDLER "Description"
 
-ACCESS is `public` or `RESOURCE:ACTION` (action: read, write, delete, admin); HANDLER is a
+ACCESS is `probe`, `public` or `RESOURCE:ACTION` (action: read, write, delete, admin); HANDLER is a
 path under rylie_app, e.g. routes::personas::list. Idempotent: what exists is left alone.
 """
 import json, os, sys
@@ -17,8 +17,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 def main(name, method, path, access, handler, description):
     os.chdir(ROOT)
     method = method.upper()
-    if access != "public" and access.split(":")[-1] not in ("read", "write", "delete", "admin"):
-        sys.exit("ACCESS is public or RESOURCE:read|write|delete|admin")
+    if access not in ("probe", "public") and access.split(":")[-1] not in ("read", "write", "delete", "admin"):
+        sys.exit("ACCESS is probe, public or RESOURCE:read|write|delete|admin")
     line = "\t".join([name, method, path, access, description]) + "\n"
     with open("infra/routes.tsv") as f:
         table = f.read()
@@ -128,7 +128,7 @@ workspace = true
         event["requestContext"]["http"]["method"] = method
         if params:
             event["pathParameters"] = params
-        if access != "public":
+        if access not in ("probe", "public"):
             event["headers"]["authorization"] = "Bearer <access token from POST /v1/auth/login>"
         with open(event_path, "w") as f:
             json.dump(event, f, indent=2)

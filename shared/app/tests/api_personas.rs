@@ -514,15 +514,20 @@ async fn responses_carry_security_rate_limit_and_cors_headers() {
 }
 
 #[tokio::test]
-async fn the_public_limit_answers_429_with_retry_after() {
+async fn the_public_limit_answers_429_with_retry_after_and_probes_are_not_limited() {
     let world = World::new().await;
     let mut last = None;
     for _ in 0..101 {
-        let request = support::request("GET", "/health", &[], None, None);
-        last = Some(call(&world.state, Access::Public, rylie_app::http::health::handle, request).await);
+        let request = support::request("GET", "/v1/openapi.json", &[], None, None);
+        last = Some(call(&world.state, Access::Public, rylie_app::routes::openapi::get, request).await);
     }
     let last = last.unwrap();
     assert_eq!((last.status, last.code()), (429, "RATE_LIMITED"), "{}", last.body);
     assert_eq!(last.headers.get("x-ratelimit-remaining").unwrap(), "0");
     assert!(last.headers.get("retry-after").is_some());
+    for _ in 0..150 {
+        let request = support::request("GET", "/health", &[], None, None);
+        let probe = call(&world.state, Access::Probe, rylie_app::http::health::handle, request).await;
+        assert_eq!(probe.status, 200);
+    }
 }

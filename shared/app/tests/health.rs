@@ -24,7 +24,7 @@ fn unreachable_db() -> Db {
 
 async fn call(state: &State, event: &str) -> (u16, Value) {
     let request = http::request_from_event(event).unwrap();
-    let response: Response<Body> = http::handle(state, http::Access::Public, &http::health::handle, request).await;
+    let response: Response<Body> = http::handle(state, http::Access::Probe, &http::health::handle, request).await;
     let status = response.status().as_u16();
     let body = match response.body() {
         Body::Text(text) => serde_json::from_str(text).unwrap(),

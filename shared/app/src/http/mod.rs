@@ -29,7 +29,10 @@ use crate::{BoxError, State, telemetry};
 /// Who may call a route.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Access {
-    /// Anyone (login, health); rate-limited per IP.
+    /// Health probes: no credentials and no rate limit (load balancers and monitors poll them
+    /// from few addresses, often).
+    Probe,
+    /// Anyone (login, the API document); rate-limited per IP.
     Public,
     /// A staff member or an API key, checked against the permission matrix for `resource`
     /// and `action`. A route under `/v1/dealerships/{dealership_id}` is checked against that
@@ -208,15 +211,17 @@ async fn prepare<'a>(
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
     let principal = match access {
-        Access::Public => None,
+        Access::Probe | Access::Public => None,
         Access::Caller { .. } => Some(caller::authenticate(state, request).await?),
     };
-    let (subject, tier) = caller::rate_subject(principal.as_ref(), client_ip.as_deref());
-    let now = chrono::Utc::now().timestamp();
-    let decision = state.limiter.check(&subject, tier, now).await;
-    rate_headers.extend(decision.headers(now));
-    if !decision.allowed {
-        return Err(ApiError::rate_limited(decision.retry_after_seconds(now)));
+    if access != Access::Probe {
+        let (subject, tier) = caller::rate_subject(principal.as_ref(), client_ip.as_deref());
+        let now = chrono::Utc::now().timestamp();
+        let decision = state.limiter.check(&subject, tier, now).await;
+        rate_headers.extend(decision.headers(now));
+        if !decision.allowed {
+            return Err(ApiError::rate_limited(decision.retry_after_seconds(now)));
+        }
     }
     let dealership = match request.path_parameters().first("dealership_id") {
         None => None,

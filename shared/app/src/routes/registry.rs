@@ -39,9 +39,12 @@ fn parse(line: &'static str) -> Result<RouteSpec, String> {
         return Err(format!("expected 5 tab-separated columns, found {}", columns.len()));
     };
     let access = match access {
+        "probe" => Access::Probe,
         "public" => Access::Public,
         rule => {
-            let (resource, action) = rule.split_once(':').ok_or("access is public or resource:action")?;
+            let (resource, action) = rule
+                .split_once(':')
+                .ok_or("access is probe, public or resource:action")?;
             let action = match action {
                 "read" => Action::Read,
                 "write" => Action::Write,
