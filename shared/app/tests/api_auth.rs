@@ -66,6 +66,17 @@ async fn an_unknown_user_and_a_wrong_password_get_the_same_answer() {
     let wrong = login(&world, "admin@alpha.test", "not the password at all").await;
     assert_eq!((unknown.status, wrong.status), (401, 401));
     assert_eq!(unknown.body["error"], wrong.body["error"]);
+    // The refusal for a known user is in the audit trail; the unknown login leaves no user to name.
+    let owner = support::owner(&world.db).await;
+    let refused: i64 = owner
+        .query_typed(
+            "SELECT count(*) FROM audit_logs WHERE action = 'auth.login_refused'",
+            &[],
+        )
+        .await
+        .unwrap()[0]
+        .get(0);
+    assert_eq!(refused, 1);
 }
 
 #[tokio::test]

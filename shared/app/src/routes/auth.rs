@@ -8,7 +8,7 @@
 use chrono::{Duration, Utc};
 use lambda_http::{Body, Request, Response, http::StatusCode};
 use rylie_domain::{DealershipId, Role};
-use rylie_store::{Scope, StoreError, auth as store};
+use rylie_store::{Scope, StoreError, audit, auth as store};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
@@ -26,6 +26,14 @@ fn invalid_credentials() -> ApiError {
         "INVALID_CREDENTIALS",
         "invalid login or password",
     )
+}
+
+/// An audit entry about a user's sign-in (public routes have no principal to take it from).
+fn sign_in_audit(ctx: &Ctx<'_>, action: &str, user_id: i64, dealership_id: Option<i64>) -> audit::AuditEntry {
+    let mut entry = ctx.audit::<()>(action, "user", user_id, None, None);
+    entry.user_id = Some(user_id);
+    entry.dealership_id = dealership_id;
+    entry
 }
 
 fn hash_token(token: &str) -> String {
@@ -59,6 +67,11 @@ pub async fn login(ctx: Ctx<'_>, request: Request) -> Result<Response<Body>, Api
         if !password_ok && !locked {
             store::record_login_failure(&tx, record.user_id).await?;
         }
+        audit::record(
+            &tx,
+            &sign_in_audit(&ctx, "auth.login_refused", record.user_id, record.dealership_id),
+        )
+        .await?;
         tx.commit()
             .await
             .map_err(StoreError::query("recording a failed login"))?;
@@ -72,6 +85,11 @@ pub async fn login(ctx: Ctx<'_>, request: Request) -> Result<Response<Body>, Api
     }
     let role: Role = record.role.parse().map_err(ApiError::internal)?;
     store::record_login_success(&tx, record.user_id).await?;
+    audit::record(
+        &tx,
+        &sign_in_audit(&ctx, "auth.login", record.user_id, record.dealership_id),
+    )
+    .await?;
     let refresh = hex::encode(random_bytes::<32>());
     let expires_at = Utc::now() + Duration::days(REFRESH_TOKEN_DAYS);
     store::create_session(
@@ -103,6 +121,13 @@ pub async fn refresh(ctx: Ctx<'_>, request: Request) -> Result<Response<Body>, A
     };
     if session.spent {
         let revoked = store::revoke_family(&tx, &session.family_id, "refresh token reused").await?;
+        let entry = sign_in_audit(
+            &ctx,
+            "auth.refresh_token_reused",
+            session.user_id,
+            session.dealership_id,
+        );
+        audit::record(&tx, &entry).await?;
         tx.commit()
             .await
             .map_err(StoreError::query("revoking a session family"))?;
@@ -145,6 +170,11 @@ pub async fn logout(ctx: Ctx<'_>, request: Request) -> Result<Response<Body>, Ap
     let tx = rylie_store::scope::begin(&mut client, Scope::Platform).await?;
     if let Some(session) = store::find_session_for_update(&tx, &hash_token(&presented.unwrap_or_default())).await? {
         store::revoke_family(&tx, &session.family_id, "logout").await?;
+        audit::record(
+            &tx,
+            &sign_in_audit(&ctx, "auth.logout", session.user_id, session.dealership_id),
+        )
+        .await?;
     }
     tx.commit().await.map_err(StoreError::query("logging out"))?;
     // The same answer whether or not the token was known.
