@@ -9,9 +9,21 @@ a one-line main), its template.yaml entry (function, route, log group, secrets a
 ACCESS is `probe`, `public` or `RESOURCE:ACTION` (action: read, write, delete, admin); HANDLER is a
 path under rylie_app, e.g. routes::personas::list. Idempotent: what exists is left alone.
 """
-import json, os, sys
+import json, os, re, sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def sentence(description):
+    """'Creates a user' → 'creates a user'; 'CORS preflight' stays."""
+    if len(description) > 1 and description[1].isupper():
+        return description
+    return description[:1].lower() + description[1:]
+
+
+def router_path(path):
+    """API Gateway's greedy {name+} is matchit's {*name} in cargo-lambda's router."""
+    return re.sub(r"\{(\w+)\+\}", r"{*\1}", path)
 
 
 def main(name, method, path, access, handler, description):
@@ -45,14 +57,14 @@ tokio.workspace = true
 workspace = true
 ''')
         with open(f"{crate}/src/main.rs", "w") as f:
-            f.write(f"//! `{method} {path}`: {description[0].lower() + description[1:]}.\n\n"
+            f.write(f"//! `{method} {path}`: {sentence(description)}.\n\n"
                     f"rylie_app::http_function!(rylie_app::{handler});\n")
 
     logical = "".join(part[:1].upper() + part[1:] for part in name.split("-"))
     with open("template.yaml") as f:
         template = f.read()
     if f"  {logical}Function:\n" not in template:
-        entry = f'''  # {method} {path}: {description[0].lower() + description[1:]}.
+        entry = f'''  # {method} {path}: {sentence(description)}.
   {logical}Function:
     Type: AWS::Serverless::Function
     Properties:
@@ -102,7 +114,7 @@ workspace = true
     route = f'{{ method = "{method}", function = "{name}" }}'
     if route not in cargo:
         lines = cargo.split("\n")
-        key = f'"{path}" = ['
+        key = f'"{router_path(path)}" = ['
         for i, line in enumerate(lines):
             if line.startswith(key):
                 lines[i] = line[:-1] + f", {route}]"

@@ -12,7 +12,12 @@ pub struct DemoSummary {
     pub subdomain: &'static str,
     pub persona_id: i64,
     pub vehicles: i64,
+    /// The demo admin's login and a password made for this run (the seed resets it).
+    pub admin_login: &'static str,
+    pub admin_password: String,
 }
+
+const DEMO_ADMIN: &str = "admin@demo.rylie.test";
 
 /// (VIN without check digit, stock, condition, year, make, model, trim, body, colour, miles, price, msrp, features)
 type DemoVehicle = (
@@ -264,11 +269,33 @@ pub async fn demo(client: &Client) -> Result<DemoSummary, rylie_app::BoxError> {
         .await?
         .len() as i64;
 
+    // A fresh random password on every seed: nothing to leak from the repository.
+    let password: String = rylie_app::auth::random_bytes::<18>()
+        .iter()
+        .map(|b| b"abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"[(*b as usize) % 56] as char)
+        .collect();
+    let hash = rylie_app::auth::passwords::hash(&password);
+    client
+        .query_typed(
+            "INSERT INTO users (email, name, role, dealership_id, password_hash, is_verified)
+             VALUES ($1, 'Demo Admin', 'dealership_admin', $2, $3, true)
+             ON CONFLICT (email) DO UPDATE SET password_hash = EXCLUDED.password_hash, is_active = true,
+                 failed_login_count = 0, locked_until = NULL",
+            &[
+                (&DEMO_ADMIN, Type::TEXT),
+                (&dealership_id, Type::INT8),
+                (&hash, Type::TEXT),
+            ],
+        )
+        .await?;
+
     Ok(DemoSummary {
         dealership_id,
         subdomain: "demo",
         persona_id,
         vehicles: count,
+        admin_login: DEMO_ADMIN,
+        admin_password: password,
     })
 }
 

@@ -193,3 +193,36 @@ async fn deactivation_closes_every_route_of_the_dealership_until_reactivated() {
     assert_eq!(on_again.body["data"]["active"], true);
     assert_eq!(personas().await.status, 200);
 }
+
+#[tokio::test]
+async fn a_preflight_answers_allowed_origins_only() {
+    let world = World::new().await;
+    let preflight = |origin: &str, dealership: i64| {
+        let path = format!("/v1/dealerships/{dealership}/personas");
+        let params = [
+            ("dealership_id", dealership.to_string()),
+            ("proxy", "personas".to_owned()),
+        ];
+        let mut request = request("OPTIONS", &path, &params, None, None);
+        request.headers_mut().insert("origin", origin.parse().unwrap());
+        call(&world.state, Access::Public, routes::cors::preflight, request)
+    };
+    let allowed = preflight("https://www.example.com", world.dealer_a).await;
+    assert_eq!(allowed.status, 204);
+    assert_eq!(
+        allowed.headers.get("access-control-allow-origin").unwrap(),
+        "https://www.example.com"
+    );
+    assert!(
+        allowed
+            .headers
+            .get("access-control-allow-headers")
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .contains("x-api-key")
+    );
+    let refused = preflight("https://evil.example", world.dealer_a).await;
+    assert_eq!(refused.status, 403);
+    assert!(refused.headers.get("access-control-allow-origin").is_none());
+}

@@ -108,11 +108,16 @@ fn local_router_routes() -> Routes {
         for entry in rest.split("{ method = ").skip(1) {
             let method = entry.split('"').nth(1).unwrap();
             let function = entry.split("function = \"").nth(1).unwrap().split('"').next().unwrap();
-            routes.insert((
-                function.to_owned(),
-                method.to_owned(),
-                path.trim_matches('"').to_owned(),
-            ));
+            // matchit's catch-all {*name} is API Gateway's greedy {name+}.
+            let path: Vec<String> = path
+                .trim_matches('"')
+                .split('/')
+                .map(|segment| match segment.strip_prefix("{*") {
+                    Some(name) => format!("{{{}+}}", name.trim_end_matches('}')),
+                    None => segment.to_owned(),
+                })
+                .collect();
+            routes.insert((function.to_owned(), method.to_owned(), path.join("/")));
         }
     }
     routes

@@ -15,7 +15,11 @@ pub fn document() -> Value {
             .path
             .split('/')
             .filter_map(|segment| segment.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
-            .map(|name| json!({ "name": name, "in": "path", "required": true, "schema": { "type": "integer", "minimum": 1 } }))
+            .map(|name| match name.strip_suffix('+') {
+                // A greedy segment: the rest of the path.
+                Some(rest) => json!({ "name": rest, "in": "path", "required": true, "schema": { "type": "string" } }),
+                None => json!({ "name": name, "in": "path", "required": true, "schema": { "type": "integer", "minimum": 1 } }),
+            })
             .collect();
         let mut responses = json!({
             "200": { "description": "Success", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Success" } } } },
