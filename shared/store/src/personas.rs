@@ -3,7 +3,10 @@
 use chrono::{DateTime, Utc};
 use rylie_domain::DealershipId;
 use serde::Serialize;
-use tokio_postgres::{Row, Transaction, types::Type};
+use tokio_postgres::{
+    Row, Transaction,
+    types::{ToSql, Type},
+};
 
 use crate::{StoreError, page::Page};
 
@@ -113,6 +116,19 @@ pub async fn get(tx: &Transaction<'_>, dealership: DealershipId, id: i64) -> Res
     Ok(rows.first().map(from_row))
 }
 
+/// The caller-set fields as parameters, in the column order both statements use.
+fn field_params(fields: &PersonaFields) -> [(&(dyn ToSql + Sync), Type); 7] {
+    [
+        (&fields.name, Type::TEXT),
+        (&fields.description, Type::TEXT),
+        (&fields.is_active, Type::BOOL),
+        (&fields.prompt_template, Type::TEXT),
+        (&fields.temperature, Type::FLOAT8),
+        (&fields.max_tokens, Type::INT4),
+        (&fields.handover_keywords, Type::TEXT_ARRAY),
+    ]
+}
+
 /// Creates a persona; the dealership's first one becomes its default.
 pub async fn create(
     tx: &Transaction<'_>,
@@ -129,15 +145,10 @@ pub async fn create(
                  RETURNING {COLUMNS}"
             ),
             &[
-                (&dealership.0, Type::INT8),
-                (&fields.name, Type::TEXT),
-                (&fields.description, Type::TEXT),
-                (&fields.is_active, Type::BOOL),
-                (&fields.prompt_template, Type::TEXT),
-                (&fields.temperature, Type::FLOAT8),
-                (&fields.max_tokens, Type::INT4),
-                (&fields.handover_keywords, Type::TEXT_ARRAY),
-            ],
+                &[(&dealership.0 as &(dyn ToSql + Sync), Type::INT8)][..],
+                &field_params(fields),
+            ]
+            .concat(),
         )
         .await
         .map_err(StoreError::query("creating a persona"))?;
@@ -159,24 +170,18 @@ pub async fn update(
                  RETURNING {COLUMNS}"
             ),
             &[
-                (&dealership.0, Type::INT8),
-                (&id, Type::INT8),
-                (&fields.name, Type::TEXT),
-                (&fields.description, Type::TEXT),
-                (&fields.is_active, Type::BOOL),
-                (&fields.prompt_template, Type::TEXT),
-                (&fields.temperature, Type::FLOAT8),
-                (&fields.max_tokens, Type::INT4),
-                (&fields.handover_keywords, Type::TEXT_ARRAY),
-            ],
+                &[(&dealership.0 as &(dyn ToSql + Sync), Type::INT8), (&id, Type::INT8)][..],
+                &field_params(fields),
+            ]
+            .concat(),
         )
         .await
         .map_err(StoreError::query("updating a persona"))?;
     Ok(rows.first().map(from_row))
 }
 
-/// Deletes a persona; true when there was one. A persona in use by an experiment cannot be
-/// deleted (the foreign key says so: `StoreError::is_conflict`).
+/// Deletes a persona and returns it, or None when there was none. A persona that an experiment
+/// uses cannot be deleted: the foreign key refuses, and the API answers 409.
 pub async fn delete(tx: &Transaction<'_>, dealership: DealershipId, id: i64) -> Result<Option<Persona>, StoreError> {
     let rows = tx
         .query_typed(
