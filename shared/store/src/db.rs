@@ -8,18 +8,24 @@
 //! terminated. [`Db::run`] notices a broken connection, connects again and repeats the
 //! operation once.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use tokio::sync::{Mutex, MutexGuard};
 use tokio_postgres::Client;
 
 use crate::{ConnectSettings, StoreError};
 
+/// After this long without use, a connection is checked (one empty query) before it is
+/// handed out: a Lambda container may have been frozen for minutes, and RDS Proxy closes idle
+/// client connections. A request after such a pause then reconnects instead of failing.
+const CHECK_AFTER_IDLE: Duration = Duration::from_secs(10);
+
 /// The container's database handle.
 #[derive(Debug)]
 pub struct Db {
     settings: ConnectSettings,
-    client: Mutex<Option<Client>>,
+    client: Mutex<Option<(Client, Instant)>>,
+    check_after_idle: Duration,
 }
 
 impl Db {
@@ -28,7 +34,14 @@ impl Db {
         Self {
             settings,
             client: Mutex::new(None),
+            check_after_idle: CHECK_AFTER_IDLE,
         }
+    }
+
+    /// The same handle with another idle threshold for the liveness check (tests use zero).
+    pub fn with_check_after_idle(mut self, idle: Duration) -> Self {
+        self.check_after_idle = idle;
+        self
     }
 
     /// Connects now if the database answers within `budget`; otherwise logs why and leaves the
@@ -57,12 +70,26 @@ impl Db {
     /// lets callers open transactions (`Client::transaction` needs `&mut`).
     pub async fn client(&self) -> Result<tokio::sync::MappedMutexGuard<'_, Client>, StoreError> {
         let mut slot = self.client.lock().await;
-        if slot.as_ref().is_none_or(Client::is_closed) {
+        let usable = match slot.as_ref() {
+            None => false,
+            Some((client, _)) if client.is_closed() => false,
+            Some((client, last_used)) if last_used.elapsed() >= self.check_after_idle => {
+                let alive = client.simple_query("").await.is_ok();
+                if !alive {
+                    tracing::info!("idle database connection was closed; reconnecting");
+                }
+                alive
+            }
+            Some(_) => true,
+        };
+        if !usable {
             *slot = None;
-            *slot = Some(self.settings.connect().await?);
+            *slot = Some((self.settings.connect().await?, Instant::now()));
         }
-        Ok(MutexGuard::map(slot, |client| {
-            client.as_mut().expect("connected above")
+        Ok(MutexGuard::map(slot, |entry| {
+            let (client, last_used) = entry.as_mut().expect("connected above");
+            *last_used = Instant::now();
+            client
         }))
     }
 

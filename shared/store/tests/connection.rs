@@ -66,3 +66,35 @@ async fn sslmode_require_insists_on_tls_and_prefer_falls_back() {
     let client = prefer.connect().await.unwrap();
     assert_eq!(client.query_typed("SELECT 1", &[]).await.unwrap().len(), 1);
 }
+
+#[tokio::test]
+async fn a_connection_closed_while_idle_is_replaced_before_use() {
+    // The handle checks a connection that sat idle (here: any) before handing it out, so even
+    // code that does not go through Db::run survives a connection the proxy closed.
+    let test_db = TestDb::migrated().await;
+    let db = test_db.app_db().with_check_after_idle(Duration::ZERO);
+    let first_pid = db.backend_pid().await.unwrap();
+    let admin = test_db.admin_settings().connect().await.unwrap();
+    admin
+        .query_typed("SELECT pg_terminate_backend($1)", &[(&first_pid, Type::INT4)])
+        .await
+        .unwrap();
+    // Wait until the backend is really gone, as it is after a proxy's idle timeout.
+    for _ in 0..100 {
+        let alive = admin
+            .query_typed(
+                "SELECT 1 FROM pg_stat_activity WHERE pid = $1",
+                &[(&first_pid, Type::INT4)],
+            )
+            .await
+            .unwrap();
+        if alive.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+
+    let client = db.client().await.unwrap();
+    let rows = client.query_typed("SELECT pg_backend_pid()", &[]).await.unwrap();
+    assert_ne!(rows[0].get::<_, i32>(0), first_pid);
+}
