@@ -31,7 +31,6 @@ pub enum Role {
 }
 
 impl Role {
-    pub const STAFF: [Role; 4] = [Role::SuperAdmin, Role::DealershipAdmin, Role::Manager, Role::User];
     pub const ALL: [Role; 5] = [
         Role::SuperAdmin,
         Role::DealershipAdmin,

@@ -137,10 +137,6 @@ impl ConnectSettings {
         self.ssl
     }
 
-    pub fn dbname(&self) -> Option<&str> {
-        self.config.get_dbname()
-    }
-
     /// `user@host:port/db`, for messages: never the password.
     pub fn target(&self) -> String {
         let host = self

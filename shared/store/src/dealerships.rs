@@ -31,31 +31,19 @@ pub async fn gate(tx: &Transaction<'_>, id: DealershipId) -> Result<Gate, StoreE
     })
 }
 
-/// A dealership as the API shows it.
+/// A dealership as the API shows it: its settable fields, flattened, and its bookkeeping.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Dealership {
     pub id: i64,
-    pub name: String,
-    pub subdomain: String,
     pub active: bool,
-    pub contact_email: Option<String>,
-    pub contact_phone: Option<String>,
-    pub handover_email: Option<String>,
-    pub inbound_email_alias: Option<String>,
-    pub allowed_origins: Vec<String>,
-    pub timezone: String,
-    pub website: Option<String>,
-    pub street: Option<String>,
-    pub city: Option<String>,
-    pub region: Option<String>,
-    pub postal_code: Option<String>,
-    pub country: String,
+    #[serde(flatten)]
+    pub fields: DealershipFields,
     pub created_at: chrono::DateTime<chrono::Utc>,
     pub updated_at: chrono::DateTime<chrono::Utc>,
 }
 
 /// The fields a caller sets (all of them; a partial update is merged by the caller).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct DealershipFields {
     pub name: String,
     pub subdomain: String,
@@ -73,50 +61,31 @@ pub struct DealershipFields {
     pub country: String,
 }
 
-impl From<&Dealership> for DealershipFields {
-    fn from(d: &Dealership) -> Self {
-        Self {
-            name: d.name.clone(),
-            subdomain: d.subdomain.clone(),
-            contact_email: d.contact_email.clone(),
-            contact_phone: d.contact_phone.clone(),
-            handover_email: d.handover_email.clone(),
-            inbound_email_alias: d.inbound_email_alias.clone(),
-            allowed_origins: d.allowed_origins.clone(),
-            timezone: d.timezone.clone(),
-            website: d.website.clone(),
-            street: d.street.clone(),
-            city: d.city.clone(),
-            region: d.region.clone(),
-            postal_code: d.postal_code.clone(),
-            country: d.country.clone(),
-        }
-    }
-}
-
-const COLUMNS: &str = "id, name, subdomain, active, contact_email, contact_phone, handover_email, inbound_email_alias, \
-                       allowed_origins, timezone, website, street, city, region, postal_code, country, created_at, updated_at";
+const COLUMNS: &str = "id, active, created_at, updated_at, name, subdomain, contact_email, contact_phone, handover_email, \
+                       inbound_email_alias, allowed_origins, timezone, website, street, city, region, postal_code, country";
 
 fn from_row(row: &tokio_postgres::Row) -> Dealership {
     Dealership {
         id: row.get(0),
-        name: row.get(1),
-        subdomain: row.get(2),
-        active: row.get(3),
-        contact_email: row.get(4),
-        contact_phone: row.get(5),
-        handover_email: row.get(6),
-        inbound_email_alias: row.get(7),
-        allowed_origins: row.get(8),
-        timezone: row.get(9),
-        website: row.get(10),
-        street: row.get(11),
-        city: row.get(12),
-        region: row.get(13),
-        postal_code: row.get(14),
-        country: row.get(15),
-        created_at: row.get(16),
-        updated_at: row.get(17),
+        active: row.get(1),
+        created_at: row.get(2),
+        updated_at: row.get(3),
+        fields: DealershipFields {
+            name: row.get(4),
+            subdomain: row.get(5),
+            contact_email: row.get(6),
+            contact_phone: row.get(7),
+            handover_email: row.get(8),
+            inbound_email_alias: row.get(9),
+            allowed_origins: row.get(10),
+            timezone: row.get(11),
+            website: row.get(12),
+            street: row.get(13),
+            city: row.get(14),
+            region: row.get(15),
+            postal_code: row.get(16),
+            country: row.get(17),
+        },
     }
 }
 

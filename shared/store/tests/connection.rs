@@ -68,9 +68,10 @@ async fn sslmode_require_insists_on_tls_and_prefer_falls_back() {
 }
 
 #[tokio::test]
-async fn a_connection_closed_while_idle_is_replaced_before_use() {
-    // The handle checks a connection that sat idle (here: any) before handing it out, so even
-    // code that does not go through Db::run survives a connection the proxy closed.
+async fn client_hands_out_a_live_connection_after_the_old_one_was_closed() {
+    // Code that does not go through Db::run gets a working connection after the server closed
+    // the old one. (The idle check is set to check every time here; in this test the driver may
+    // also notice the close on its own first, so this proves the outcome, not which path.)
     let test_db = TestDb::migrated().await;
     let db = test_db.app_db().with_check_after_idle(Duration::ZERO);
     let first_pid = db.backend_pid().await.unwrap();

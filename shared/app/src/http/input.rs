@@ -71,10 +71,6 @@ impl Fields {
         self.map.get(field).cloned().filter(|value| !value.is_null())
     }
 
-    pub fn has(&self, field: &str) -> bool {
-        self.map.contains_key(field)
-    }
-
     /// A string of `min..=max` characters (after trimming); None when absent or invalid.
     pub fn string(&mut self, field: &str, required: bool, min: usize, max: usize) -> Option<String> {
         match self.take(field) {

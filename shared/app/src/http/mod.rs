@@ -65,11 +65,6 @@ impl<'a> Ctx<'a> {
             .ok_or_else(|| ApiError::not_found("no dealership in this path"))
     }
 
-    /// A further check against the matrix (e.g. own data for the `user` role).
-    pub fn authorize(&self, target: &Target<'_>) -> Result<(), ApiError> {
-        authorize(self.principal()?, target).map_err(ApiError::from)
-    }
-
     /// An audit entry for a change made by this request.
     pub fn audit<T: serde::Serialize>(
         &self,
@@ -235,7 +230,7 @@ async fn prepare<'a>(
     };
     if let (Access::Caller { resource, action }, Some(principal)) = (access, &principal) {
         // Coarse check: no owner is known here, so `user` passes only for reads; a handler
-        // whose objects have owners checks again with the owner (Ctx::authorize).
+        // whose objects have owners checks again with the owner (`access::authorize`).
         let target = Target {
             resource,
             action,

@@ -66,7 +66,7 @@ fn read_fields(request: &Request, existing: Option<&Dealership>) -> Result<Deale
     let postal_code = fields.string("postal_code", false, 1, 20);
     let country = fields.string("country", false, 2, 2).map(|c| c.to_uppercase());
     fields.finish()?;
-    let base = existing.map(DealershipFields::from);
+    let base = existing.map(|d| d.fields.clone());
     let keep = |new: Option<String>, old: Option<String>| new.or(old);
     Ok(DealershipFields {
         name: keep(name, base.as_ref().map(|b| b.name.clone())).unwrap_or_default(),
@@ -142,7 +142,7 @@ pub async fn update(ctx: Ctx<'_>, request: Request) -> Result<Response<Body>, Ap
         .await?
         .ok_or_else(|| ApiError::not_found("no such dealership"))?;
     let fields = read_fields(&request, Some(&old))?;
-    if fields.subdomain != old.subdomain && ctx.principal()?.role != Role::SuperAdmin {
+    if fields.subdomain != old.fields.subdomain && ctx.principal()?.role != Role::SuperAdmin {
         return Err(ApiError::forbidden(
             "only a super admin changes a dealership's subdomain",
         ));
