@@ -7,6 +7,7 @@
 pub mod access;
 pub mod api_key;
 pub mod dealership;
+pub mod feed;
 pub mod prompt;
 pub mod vin;
 
