@@ -4,11 +4,17 @@
 //! All AWS clients come from one [`aws_config::SdkConfig`] loaded once per container. Setting
 //! `AWS_ENDPOINT_URL` points every client at another endpoint (moto server in tests).
 
+pub mod blob;
+pub mod queue;
 pub mod rate_limit;
 pub mod secrets;
 
+pub use blob::{BlobStore, PresignedUpload};
+pub use queue::{JobMessage, Sqs};
 pub use rate_limit::{Decision, DynamoLimiter, MemoryLimiter, RateLimiter, Tier};
 pub use secrets::Secrets;
+
+use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 
 /// Loads the shared AWS configuration (region, credentials, endpoint) from the environment.
 /// Called during init, once, and only by functions that use an AWS client.
@@ -16,8 +22,64 @@ pub async fn load_aws_config() -> aws_config::SdkConfig {
     aws_config::defaults(aws_config::BehaviorVersion::latest()).load().await
 }
 
+/// What went wrong talking to a cloud service (or its local stand-in), with enough context to
+/// act on from a log line alone: the operation, the resource and the service's own words.
 #[derive(Debug, thiserror::Error)]
 pub enum CloudError {
     #[error("reading secret {id}: {message}")]
     Secret { id: String, message: String },
+
+    /// A blob operation failed. `operation` names the store and the call (`s3 get`,
+    /// `local put`); `location` is the bucket, or the folder of the local store.
+    #[error("{operation} {location}/{key}: {message}")]
+    Blob {
+        operation: &'static str,
+        location: String,
+        key: String,
+        message: String,
+    },
+
+    /// The object does not exist (S3 `NoSuchKey`, or no such file in the local store). Kept
+    /// apart from [`CloudError::Blob`] because it is permanent: retrying will not help.
+    #[error("{operation} {location}/{key}: NoSuchKey")]
+    BlobNotFound {
+        operation: &'static str,
+        location: String,
+        key: String,
+    },
+
+    /// The key was refused before any I/O (see [`blob`] for the rules).
+    #[error("invalid blob key {key:?}: {reason}")]
+    InvalidBlobKey { key: String, reason: &'static str },
+
+    /// A queue operation failed. `operation` is the call (`sqs send`), `queue` the queue URL.
+    #[error("{operation} {queue}: {message}")]
+    Queue {
+        operation: &'static str,
+        queue: String,
+        message: String,
+    },
+
+    /// A job message body is not a valid envelope; `message` says which part is wrong.
+    #[error("invalid job message: {message}")]
+    InvalidJobMessage { message: String },
+}
+
+/// The service's error code and message (`NoSuchBucket: The specified bucket does not exist`)
+/// when the service answered, else the whole error chain (connection refused, timeout, …).
+/// Every AWS SDK crate shares these smithy error types, so this serves S3 and SQS alike.
+pub(crate) fn describe_sdk_error<E, R>(error: &SdkError<E, R>) -> String
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    if let SdkError::ServiceError(service) = error {
+        let error = service.err();
+        match (error.code(), error.message()) {
+            (Some(code), Some(message)) => return format!("{code}: {message}"),
+            (Some(code), None) => return code.to_owned(),
+            _ => {}
+        }
+    }
+    DisplayErrorContext(error).to_string()
 }
