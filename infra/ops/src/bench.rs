@@ -41,6 +41,20 @@ pub enum Bench {
         #[arg(long, default_value = "5000")]
         iterations: usize,
     },
+    /// The daily-feed import (ours, the naive row-by-row way, a bare binary COPY) over a
+    /// dealership of `--vehicles` vehicles, and the vehicle search over it.
+    Inventory {
+        /// A migrated database (the owner's URL); the bench adds `bench-*` dealerships.
+        #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
+        database_url: String,
+        #[arg(long, default_value = "100000")]
+        vehicles: u64,
+        /// Rows for the naive way (it is slow); the same scenario, smaller when set lower.
+        #[arg(long, default_value = "100000")]
+        naive_rows: u64,
+        #[arg(long, default_value = "1000")]
+        search_iterations: usize,
+    },
     /// Round trip of a one-row query three ways: named statement prepared per query
     /// (`Client::query` with SQL text), a statement prepared once and reused, and the unnamed
     /// statement (`query_typed`). See rylie-store's docs for why this matters behind RDS Proxy.
@@ -63,11 +77,17 @@ pub async fn run(bench: Bench) -> Result<(), BoxError> {
             database_url,
             iterations,
         } => api(&database_url, iterations).await,
+        Bench::Inventory {
+            database_url,
+            vehicles,
+            naive_rows,
+            search_iterations,
+        } => crate::bench_inventory::run(&database_url, vehicles, naive_rows, search_iterations).await,
     }
 }
 
 /// Percentiles of a sample, in milliseconds.
-fn summary(label: &str, mut samples: Vec<Duration>) -> String {
+pub(crate) fn summary(label: &str, mut samples: Vec<Duration>) -> String {
     samples.sort();
     let at = |q: f64| samples[((samples.len() - 1) as f64 * q).round() as usize].as_secs_f64() * 1000.0;
     format!(

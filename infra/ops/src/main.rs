@@ -2,6 +2,7 @@
 //! output is JSON on stdout, progress and problems go to stderr.
 
 mod bench;
+mod bench_inventory;
 mod seed;
 
 use std::{path::PathBuf, process::ExitCode, time::Duration};

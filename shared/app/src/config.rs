@@ -87,6 +87,15 @@ pub struct Config {
     pub token_keys: Option<KeysSource>,
     /// `RATE_LIMIT_TABLE`: the DynamoDB table of rate-limit counters; none: in memory.
     pub rate_limit_table: Option<String>,
+    /// `FILES_BUCKET`: the S3 bucket of uploaded and received files (inventory feeds, raw
+    /// mail); none: the folder `<LOCAL_DATA_DIR>/files`.
+    pub files_bucket: Option<String>,
+    /// `INVENTORY_IMPORT_QUEUE_URL`: the SQS queue of the job-inventory-import worker; none:
+    /// imports run in-process, in the request that submitted them.
+    pub inventory_import_queue_url: Option<String>,
+    /// `LOCAL_DATA_DIR`: where the embedded stand-ins keep files (default `.rylie`), and where
+    /// workers put temporary downloads (`/tmp` in Lambda).
+    pub local_data_dir: std::path::PathBuf,
 }
 
 /// A configuration problem, naming the variable.
@@ -171,7 +180,14 @@ impl Config {
         }
         let function = get("AWS_LAMBDA_FUNCTION_NAME").unwrap_or_else(|| function.to_owned());
         let rate_limit_table = get("RATE_LIMIT_TABLE");
+        let in_lambda = get("AWS_LAMBDA_FUNCTION_NAME").is_some();
+        let local_data_dir = get("LOCAL_DATA_DIR")
+            .unwrap_or_else(|| if in_lambda { "/tmp/rylie" } else { ".rylie" }.to_owned())
+            .into();
         Ok(Self {
+            files_bucket: get("FILES_BUCKET"),
+            inventory_import_queue_url: get("INVENTORY_IMPORT_QUEUE_URL"),
+            local_data_dir,
             function,
             environment,
             log_format,

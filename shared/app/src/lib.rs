@@ -7,6 +7,8 @@
 pub mod auth;
 pub mod config;
 pub mod http;
+pub mod inventory;
+pub mod jobs;
 pub mod migrate;
 pub mod routes;
 pub mod state;

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use rylie_cloud::RateLimiter;
+use rylie_cloud::{BlobStore, RateLimiter, Sqs};
 use rylie_store::{ConnectSettings, Db, SslMode, migrate::MigrationSet};
 
 use crate::{
@@ -25,6 +25,10 @@ pub struct State {
     pub limiter: RateLimiter,
     /// API key uses not yet written to the database.
     pub key_usage: crate::auth::key_usage::KeyUsage,
+    /// Uploaded and received files: S3, or a local folder.
+    pub files: BlobStore,
+    /// SQS, when any job queue is configured; None: jobs run in-process.
+    pub sqs: Option<Sqs>,
 }
 
 /// Why a container could not start.
@@ -47,7 +51,9 @@ impl State {
     pub async fn init(config: Config) -> Result<Self, InitError> {
         let needs_aws = matches!(config.database, DatabaseSource::Secret { .. })
             || matches!(config.token_keys, Some(KeysSource::Secret(_)))
-            || config.rate_limit_table.is_some();
+            || config.rate_limit_table.is_some()
+            || config.files_bucket.is_some()
+            || config.inventory_import_queue_url.is_some();
         let aws = if needs_aws {
             Some(rylie_cloud::load_aws_config().await)
         } else {
@@ -74,9 +80,20 @@ impl State {
             // Loading the root store is the costly part of TLS; do it during init.
             rylie_store::connect::tls_config();
         }
+        let files = BlobStore::from_config(
+            aws.as_ref(),
+            config.files_bucket.clone(),
+            config.local_data_dir.join("files"),
+        );
+        let sqs = match (&aws, &config.inventory_import_queue_url) {
+            (Some(aws), Some(_)) => Some(Sqs::new(aws)),
+            _ => None,
+        };
         let state = Self {
             tokens,
             limiter,
+            files,
+            sqs,
             ..Self::new(config, Db::new(settings))?
         };
         state.db.warm_up(INIT_CONNECT_BUDGET).await;
@@ -91,12 +108,14 @@ impl State {
             _ => None,
         };
         Ok(Self {
-            config,
             db,
             migrations: MigrationSet::embedded()?,
             tokens,
             limiter: RateLimiter::from_config(None, None),
             key_usage: Default::default(),
+            files: BlobStore::local(config.local_data_dir.join("files")),
+            sqs: None,
+            config,
         })
     }
 }

@@ -40,6 +40,9 @@ async fn init_reads_an_rds_format_secret_and_reaches_the_database_through_the_ho
         },
         token_keys: None,
         rate_limit_table: None,
+        files_bucket: None,
+        inventory_import_queue_url: None,
+        local_data_dir: std::env::temp_dir().join(unique_name("rylie-test-data")),
     };
     let state = State::init(config).await.unwrap();
     let health = rylie_store::health::check(&state.db, &state.migrations).await;
@@ -64,6 +67,9 @@ async fn a_missing_secret_fails_init_naming_the_secret() {
         },
         token_keys: None,
         rate_limit_table: None,
+        files_bucket: None,
+        inventory_import_queue_url: None,
+        local_data_dir: std::env::temp_dir().join(unique_name("rylie-test-data")),
     };
     let error = State::init(config).await.unwrap_err().to_string();
     assert!(error.contains(arn), "{error}");

@@ -27,12 +27,16 @@ pub mod auth;
 pub mod connect;
 mod db;
 pub mod dealerships;
+pub mod events;
 pub mod health;
+pub mod inventory;
+pub mod inventory_imports;
 pub mod migrate;
 pub mod page;
 pub mod personas;
 pub mod scope;
 pub mod users;
+pub mod vehicles;
 
 pub use connect::{ConnectSettings, SslMode};
 pub use db::{AsConnectionError, Db, is_connection_broken};

@@ -51,9 +51,11 @@ impl World {
     pub async fn new() -> Self {
         let db = TestDb::migrated().await;
         let url = db.app_url();
+        let data_dir = std::env::temp_dir().join(rylie_testkit::unique_name("rylie-test-data"));
         let config = Config::from_lookup("api-test", |name| match name {
             "DATABASE_URL" => Some(url.clone()),
             "JWT_KEYS" => Some(LOCAL_DEVELOPMENT_KEYS.to_owned()),
+            "LOCAL_DATA_DIR" => Some(data_dir.display().to_string()),
             _ => None,
         })
         .unwrap();

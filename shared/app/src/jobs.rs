@@ -1,0 +1,120 @@
+//! SQS workers: each message of a batch is handled on its own, and only the ones that failed
+//! for a reason that may pass (the database or S3 unreachable) are reported back as batch
+//! item failures, so SQS redelivers just those and, after the queue's maxReceiveCount, moves
+//! them to the dead-letter queue. A message that can never succeed (malformed, an unknown
+//! dealership) is logged with its reason and acknowledged; what it referred to keeps its own
+//! record (the import row says `failed` and why; the dropped file stays in S3).
+
+pub use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent};
+use aws_lambda_events::{
+    s3::S3Event,
+    sqs::{BatchItemFailure, SqsMessage},
+};
+use rylie_cloud::JobMessage;
+use rylie_domain::DealershipId;
+
+use crate::{
+    State,
+    inventory::{drop, job},
+};
+
+/// What became of one message.
+#[derive(Debug, PartialEq, Eq)]
+enum Handled {
+    Done,
+    /// Try again later.
+    Retry(String),
+    /// Will never succeed; acknowledged.
+    Dropped(String),
+}
+
+/// The job-inventory-import worker: our import messages, and S3 notifications of files
+/// dropped under `inventory/incoming/`.
+pub async fn inventory_import(state: &State, event: SqsEvent) -> SqsBatchResponse {
+    let mut response = SqsBatchResponse::default();
+    for message in event.records {
+        let id = message.message_id.clone().unwrap_or_default();
+        let handled = handle_inventory_message(state, &message).await;
+        match &handled {
+            Handled::Done => tracing::info!(message_id = %id, "message handled"),
+            Handled::Retry(reason) => tracing::warn!(message_id = %id, %reason, "message will be retried"),
+            Handled::Dropped(reason) => tracing::error!(message_id = %id, %reason, "message dropped"),
+        }
+        if matches!(handled, Handled::Retry(_)) {
+            let mut failure = BatchItemFailure::default();
+            failure.item_identifier = id;
+            response.batch_item_failures.push(failure);
+        }
+    }
+    response
+}
+
+fn classify(error: job::JobError) -> Handled {
+    if error.is_transient() {
+        Handled::Retry(error.to_string())
+    } else {
+        Handled::Dropped(error.to_string())
+    }
+}
+
+async fn handle_inventory_message(state: &State, message: &SqsMessage) -> Handled {
+    let body = message.body.as_deref().unwrap_or_default();
+    if let Ok(job_message) = JobMessage::parse(body) {
+        if job_message.r#type != job::JOB_TYPE {
+            return Handled::Dropped(format!("unexpected job type {:?}", job_message.r#type));
+        }
+        let (Some(dealership), Some(import_id)) = (
+            job_message.dealership_id,
+            job_message.payload.get("import_id").and_then(|v| v.as_i64()),
+        ) else {
+            return Handled::Dropped("an inventory.import message needs dealership_id and payload.import_id".into());
+        };
+        return match job::run(state, DealershipId(dealership), import_id).await {
+            Ok(_) => Handled::Done,
+            Err(error) => classify(error),
+        };
+    }
+    let Ok(notification) = serde_json::from_str::<S3Event>(body) else {
+        return Handled::Dropped(format!(
+            "neither a job message nor an S3 notification: {}",
+            body.chars().take(200).collect::<String>()
+        ));
+    };
+    // S3 sends one s3:TestEvent (no Records) when the notification is configured.
+    let mut outcome = Handled::Done;
+    for record in notification.records {
+        if !record
+            .event_name
+            .as_deref()
+            .unwrap_or_default()
+            .starts_with("ObjectCreated")
+        {
+            continue;
+        }
+        let (Some(bucket), Some(key)) = (record.s3.bucket.name.as_deref(), record.s3.object.key.as_deref()) else {
+            continue;
+        };
+        let key = drop::decode_event_key(key);
+        let result = drop::record_and_run(
+            state,
+            bucket,
+            &key,
+            record.s3.object.size,
+            record.s3.object.sequencer.as_deref(),
+        )
+        .await;
+        match result {
+            Ok(import) => tracing::info!(import_id = import.id, status = %import.status, %key, "dropped file imported"),
+            Err(drop::DropError::Refused(reason)) => {
+                tracing::error!(%reason, alert = "inventory_drop_refused", "dropped file not imported")
+            }
+            Err(drop::DropError::Job(error)) => {
+                let handled = classify(error);
+                if matches!(handled, Handled::Retry(_)) {
+                    outcome = handled;
+                }
+            }
+        }
+    }
+    outcome
+}

@@ -1,0 +1,217 @@
+//! Reading the inventory: the vehicle search staff, the widget and the assistant use.
+//!
+//! One statement with every filter written out as `($n IS NULL OR ...)`: the statement is
+//! unnamed (see the crate docs), so PostgreSQL plans it with the actual values and drops the
+//! conditions whose parameter is NULL. Free text goes through the weighted `search_vector`
+//! (GIN); make and model also match by trigram similarity (pg_trgm's `%`, GIN-indexed), so
+//! "Toyta Camry" still finds the Camrys.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use rylie_domain::DealershipId;
+use serde::Serialize;
+use tokio_postgres::{Row, Transaction, types::Type};
+
+use crate::{StoreError, page::Page};
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Vehicle {
+    pub id: i64,
+    pub vin: Option<String>,
+    pub stock_number: Option<String>,
+    pub condition: Option<String>,
+    pub certified: bool,
+    pub make: String,
+    pub model: String,
+    pub year: i32,
+    pub trim: Option<String>,
+    pub body_style: Option<String>,
+    pub exterior_color: Option<String>,
+    pub interior_color: Option<String>,
+    pub mileage: Option<i32>,
+    pub engine: Option<String>,
+    pub transmission: Option<String>,
+    pub drivetrain: Option<String>,
+    pub fuel_type: Option<String>,
+    pub fuel_economy: Option<String>,
+    /// The customer-facing price; the others are the feed's own columns.
+    pub price: Option<f64>,
+    pub msrp: Option<f64>,
+    pub selling_price: Option<f64>,
+    pub internet_price: Option<f64>,
+    pub features: serde_json::Value,
+    pub description: Option<String>,
+    pub images: serde_json::Value,
+    pub video_url: Option<String>,
+    pub vdp_url: Option<String>,
+    pub in_stock_date: Option<NaiveDate>,
+    pub status: String,
+    pub is_active: bool,
+    pub last_seen: DateTime<Utc>,
+    pub extra: serde_json::Value,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+// The invoice price (what the dealer paid) is deliberately not read: it is never shown.
+const COLUMNS: &str = "id, vin, stock_number, condition, certified, make, model, year, \"trim\", body_style, \
+                       exterior_color, interior_color, mileage, engine, transmission, drivetrain, fuel_type, \
+                       fuel_economy, price::float8, msrp::float8, selling_price::float8, internet_price::float8, \
+                       features, description, images, video_url, vdp_url, in_stock_date, status, is_active, \
+                       last_seen, extra, created_at, updated_at";
+const COLUMN_COUNT: usize = 34;
+
+fn from_row(row: &Row) -> Vehicle {
+    Vehicle {
+        id: row.get(0),
+        vin: row.get(1),
+        stock_number: row.get(2),
+        condition: row.get(3),
+        certified: row.get(4),
+        make: row.get(5),
+        model: row.get(6),
+        year: row.get(7),
+        trim: row.get(8),
+        body_style: row.get(9),
+        exterior_color: row.get(10),
+        interior_color: row.get(11),
+        mileage: row.get(12),
+        engine: row.get(13),
+        transmission: row.get(14),
+        drivetrain: row.get(15),
+        fuel_type: row.get(16),
+        fuel_economy: row.get(17),
+        price: row.get(18),
+        msrp: row.get(19),
+        selling_price: row.get(20),
+        internet_price: row.get(21),
+        features: row.get(22),
+        description: row.get(23),
+        images: row.get(24),
+        video_url: row.get(25),
+        vdp_url: row.get(26),
+        in_stock_date: row.get(27),
+        status: row.get(28),
+        is_active: row.get(29),
+        last_seen: row.get(30),
+        extra: row.get(31),
+        created_at: row.get(32),
+        updated_at: row.get(33),
+    }
+}
+
+/// Search filters; `None` means "any". Text filters are case-insensitive.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct VehicleQuery {
+    /// Free text over make, model, trim, year, colours, body, fuel, drivetrain, features and
+    /// description (web-search syntax: quoted phrases, `-word`, `or`).
+    pub text: Option<String>,
+    /// Exact or close (trigram) match.
+    pub make: Option<String>,
+    /// Exact or close (trigram) match.
+    pub model: Option<String>,
+    pub year_min: Option<i32>,
+    pub year_max: Option<i32>,
+    pub price_min: Option<f64>,
+    pub price_max: Option<f64>,
+    pub mileage_max: Option<i32>,
+    pub body_style: Option<String>,
+    pub fuel_type: Option<String>,
+    pub drivetrain: Option<String>,
+    /// new, used or certified.
+    pub condition: Option<String>,
+    /// available, pending, sold or in_transit.
+    pub status: Option<String>,
+    /// Inactive vehicles (gone from the feed) are left out unless asked for.
+    pub include_inactive: bool,
+}
+
+/// Sort keys a caller may choose, mapped to expressions (never caller text in SQL).
+/// `relevance` ranks by the free-text match (and falls back to newest without text).
+pub const SORTABLE: &[(&str, &str)] = &[
+    ("relevance", "relevance"),
+    ("price", "price"),
+    ("year", "year"),
+    ("mileage", "mileage"),
+    ("make", "make"),
+    ("model", "model"),
+    ("in_stock_date", "in_stock_date"),
+    ("created_at", "created_at"),
+    ("updated_at", "updated_at"),
+];
+
+/// One page of matching vehicles and the total number of matches.
+pub async fn search(
+    tx: &Transaction<'_>,
+    dealership: DealershipId,
+    query: &VehicleQuery,
+    page: &Page,
+) -> Result<(Vec<Vehicle>, i64), StoreError> {
+    let order = match page.sort_column {
+        "relevance" => "ts_rank_cd(search_vector, q.tsq) DESC, created_at DESC".to_owned(),
+        column => format!("{column} {} NULLS LAST", page.direction),
+    };
+    let sql = format!(
+        "WITH q AS (SELECT CASE WHEN $2::text IS NULL THEN NULL
+                                ELSE websearch_to_tsquery('english', $2::text) END AS tsq)
+         SELECT {COLUMNS}, count(*) OVER ()
+           FROM vehicles, q
+          WHERE dealership_id = $1
+            AND ($15::bool OR is_active)
+            AND ($2::text IS NULL OR search_vector @@ q.tsq)
+            AND ($3::text IS NULL OR lower(make) = lower($3::text) OR lower(make) % lower($3::text))
+            AND ($4::text IS NULL OR lower(model) = lower($4::text) OR lower(model) % lower($4::text))
+            AND ($5::int4 IS NULL OR year >= $5::int4)
+            AND ($6::int4 IS NULL OR year <= $6::int4)
+            AND ($7::float8 IS NULL OR price >= $7::float8::numeric)
+            AND ($8::float8 IS NULL OR price <= $8::float8::numeric)
+            AND ($9::int4 IS NULL OR mileage <= $9::int4)
+            AND ($10::text IS NULL OR lower(body_style) = lower($10::text))
+            AND ($11::text IS NULL OR lower(fuel_type) = lower($11::text))
+            AND ($12::text IS NULL OR lower(drivetrain) = lower($12::text))
+            AND ($13::text IS NULL OR condition = lower($13::text))
+            AND ($14::text IS NULL OR status = lower($14::text))
+          ORDER BY {order}, id
+          LIMIT $16 OFFSET $17"
+    );
+    let rows = tx
+        .query_typed(
+            &sql,
+            &[
+                (&dealership.0, Type::INT8),
+                (&query.text, Type::TEXT),
+                (&query.make, Type::TEXT),
+                (&query.model, Type::TEXT),
+                (&query.year_min, Type::INT4),
+                (&query.year_max, Type::INT4),
+                (&query.price_min, Type::FLOAT8),
+                (&query.price_max, Type::FLOAT8),
+                (&query.mileage_max, Type::INT4),
+                (&query.body_style, Type::TEXT),
+                (&query.fuel_type, Type::TEXT),
+                (&query.drivetrain, Type::TEXT),
+                (&query.condition, Type::TEXT),
+                (&query.status, Type::TEXT),
+                (&query.include_inactive, Type::BOOL),
+                (&page.limit, Type::INT8),
+                (&page.offset(), Type::INT8),
+            ],
+        )
+        .await
+        .map_err(StoreError::query("searching vehicles"))?;
+    let total = rows.first().map_or(0, |r| r.get::<_, i64>(COLUMN_COUNT));
+    Ok((rows.iter().map(from_row).collect(), total))
+}
+
+/// One vehicle by VIN (active or not), within the dealership.
+pub async fn get_by_vin(
+    tx: &Transaction<'_>,
+    dealership: DealershipId,
+    vin: &str,
+) -> Result<Option<Vehicle>, StoreError> {
+    let sql = format!("SELECT {COLUMNS} FROM vehicles WHERE dealership_id = $1 AND vin = $2");
+    let rows = tx
+        .query_typed(&sql, &[(&dealership.0, Type::INT8), (&vin, Type::TEXT)])
+        .await
+        .map_err(StoreError::query("reading a vehicle"))?;
+    Ok(rows.first().map(from_row))
+}
