@@ -55,6 +55,13 @@ pub enum Bench {
         #[arg(long, default_value = "1000")]
         search_iterations: usize,
     },
+    /// Writes a generated feed (the inventory bench's vehicles 0..rows) to FILE, for measuring
+    /// `import-tsv` on large files (e.g. peak memory with `/usr/bin/time -v`).
+    Feed {
+        #[arg(long)]
+        rows: u64,
+        file: PathBuf,
+    },
     /// Round trip of a one-row query three ways: named statement prepared per query
     /// (`Client::query` with SQL text), a statement prepared once and reused, and the unnamed
     /// statement (`query_typed`). See rylie-store's docs for why this matters behind RDS Proxy.
@@ -77,6 +84,11 @@ pub async fn run(bench: Bench) -> Result<(), BoxError> {
             database_url,
             iterations,
         } => api(&database_url, iterations).await,
+        Bench::Feed { rows, file } => {
+            let bytes = crate::bench_inventory::write_feed(&file, (0..rows).map(|i| (i, 0)))?;
+            println!("{rows} rows, {bytes} bytes: {}", file.display());
+            Ok(())
+        }
         Bench::Inventory {
             database_url,
             vehicles,

@@ -3,6 +3,7 @@
 
 mod bench;
 mod bench_inventory;
+mod import_cli;
 mod seed;
 
 use std::{path::PathBuf, process::ExitCode, time::Duration};
@@ -49,6 +50,29 @@ enum Command {
         #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
         database_url: String,
     },
+    /// Import an inventory feed for a dealership and print the import's statistics as JSON.
+    /// With --dry-run, read and map the file without writing anything and print the mapping,
+    /// every rejected row and warning, and the first normalised vehicles.
+    ImportTsv {
+        #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
+        database_url: String,
+        /// The dealership's id.
+        #[arg(long)]
+        dealership: i64,
+        /// The feed (tab, comma, pipe or semicolon separated).
+        file: PathBuf,
+        #[arg(long)]
+        dry_run: bool,
+        /// A partial feed: add and update, deactivate nothing.
+        #[arg(long)]
+        partial: bool,
+        /// Apply even when the feed would deactivate more than the dealership's limit.
+        #[arg(long)]
+        confirm: bool,
+        /// Vehicles shown by --dry-run.
+        #[arg(long, default_value = "5")]
+        show: usize,
+    },
     /// Measure the platform's speed; prints figures.
     #[command(subcommand)]
     Bench(bench::Bench),
@@ -93,6 +117,25 @@ async fn run(cli: Cli) -> Result<(), rylie_app::BoxError> {
             let client = ConnectSettings::from_url(&database_url)?.connect().await?;
             let summary = seed::demo(&client).await?;
             println!("{}", serde_json::to_string_pretty(&summary)?);
+            Ok(())
+        }
+        Command::ImportTsv {
+            database_url,
+            dealership,
+            file,
+            dry_run,
+            partial,
+            confirm,
+            show,
+        } => {
+            let open = || std::fs::File::open(&file).map_err(|e| format!("reading {}: {e}", file.display()));
+            if dry_run {
+                let preview = rylie_app::inventory::import::preview_feed(std::io::BufReader::new(open()?), show)?;
+                println!("{}", serde_json::to_string_pretty(&preview)?);
+                return Ok(());
+            }
+            let import = import_cli::run(&database_url, dealership, &file, !partial, confirm).await?;
+            println!("{}", serde_json::to_string_pretty(&import)?);
             Ok(())
         }
         Command::Bench(bench) => bench::run(bench).await,

@@ -5,18 +5,52 @@
 //! dealership) is logged with its reason and acknowledged; what it referred to keeps its own
 //! record (the import row says `failed` and why; the dropped file stays in S3).
 
+use aws_lambda_events::sqs::{BatchItemFailure, SqsMessage};
 pub use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent};
-use aws_lambda_events::{
-    s3::S3Event,
-    sqs::{BatchItemFailure, SqsMessage},
-};
 use rylie_cloud::JobMessage;
 use rylie_domain::DealershipId;
+use serde::Deserialize;
 
 use crate::{
     State,
     inventory::{drop, job},
 };
+
+/// The part of an S3 event notification the worker reads. (aws_lambda_events' `S3Event`
+/// insists on fields — user identity, request parameters — that S3-compatible senders omit and
+/// that nothing here needs.)
+#[derive(Debug, Deserialize)]
+struct S3Notification {
+    #[serde(rename = "Records")]
+    records: Vec<S3Record>,
+}
+
+#[derive(Debug, Deserialize)]
+struct S3Record {
+    #[serde(rename = "eventName", default)]
+    event_name: String,
+    s3: S3Entity,
+}
+
+#[derive(Debug, Deserialize)]
+struct S3Entity {
+    bucket: S3Bucket,
+    object: S3Object,
+}
+
+#[derive(Debug, Deserialize)]
+struct S3Bucket {
+    name: String,
+}
+
+#[derive(Debug, Deserialize)]
+struct S3Object {
+    key: String,
+    size: Option<i64>,
+    sequencer: Option<String>,
+    #[serde(rename = "eTag")]
+    e_tag: Option<String>,
+}
 
 /// What became of one message.
 #[derive(Debug, PartialEq, Eq)]
@@ -74,7 +108,7 @@ async fn handle_inventory_message(state: &State, message: &SqsMessage) -> Handle
             Err(error) => classify(error),
         };
     }
-    let Ok(notification) = serde_json::from_str::<S3Event>(body) else {
+    let Ok(notification) = serde_json::from_str::<S3Notification>(body) else {
         return Handled::Dropped(format!(
             "neither a job message nor an S3 notification: {}",
             body.chars().take(200).collect::<String>()
@@ -83,26 +117,18 @@ async fn handle_inventory_message(state: &State, message: &SqsMessage) -> Handle
     // S3 sends one s3:TestEvent (no Records) when the notification is configured.
     let mut outcome = Handled::Done;
     for record in notification.records {
-        if !record
-            .event_name
-            .as_deref()
-            .unwrap_or_default()
-            .starts_with("ObjectCreated")
-        {
+        if !record.event_name.starts_with("ObjectCreated") {
             continue;
         }
-        let (Some(bucket), Some(key)) = (record.s3.bucket.name.as_deref(), record.s3.object.key.as_deref()) else {
-            continue;
-        };
-        let key = drop::decode_event_key(key);
-        let result = drop::record_and_run(
-            state,
-            bucket,
-            &key,
-            record.s3.object.size,
-            record.s3.object.sequencer.as_deref(),
-        )
-        .await;
+        let key = drop::decode_event_key(&record.s3.object.key);
+        // The sequencer orders events of one key; S3-compatible stores may send the ETag only.
+        let version = record
+            .s3
+            .object
+            .sequencer
+            .as_deref()
+            .or(record.s3.object.e_tag.as_deref());
+        let result = drop::record_and_run(state, &record.s3.bucket.name, &key, record.s3.object.size, version).await;
         match result {
             Ok(import) => tracing::info!(import_id = import.id, status = %import.status, %key, "dropped file imported"),
             Err(drop::DropError::Refused(reason)) => {

@@ -283,3 +283,23 @@ async fn rows_without_a_vin_are_kept_by_stock_number_and_a_repeated_vehicle_keep
         "the stock-number row is updated in place"
     );
 }
+
+#[tokio::test]
+async fn a_dry_run_shows_mapping_rejections_and_vehicles_and_writes_nothing() {
+    let db = TestDb::migrated().await;
+    let (alpha, _) = dealerships(&db).await;
+    let mut app = db.app_settings().connect().await.unwrap();
+    let text = feed(&[
+        row(VINS[0], "A1", 20000),
+        format!("{}\tA2\tHonda\t\t2023\t$1\t1\n", VINS[1]), // no model: line 3
+    ]);
+    let preview = rylie_app::inventory::import::preview_feed(std::io::Cursor::new(text), 5).unwrap();
+    assert_eq!((preview.rows, preview.vehicles, preview.rejected), (2, 1, 1));
+    assert_eq!(preview.rejections[0].line, 3);
+    assert_eq!(preview.first_vehicles[0].vin.as_deref(), Some(VINS[0]));
+    assert_eq!(
+        preview.mapping.header_for(rylie_domain::feed::Field::Mileage),
+        Some("Mileage")
+    );
+    assert!(lot(&mut app, alpha).await.is_empty());
+}

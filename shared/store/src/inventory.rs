@@ -144,8 +144,8 @@ fn json<T: serde::Serialize>(value: &T) -> String {
     serde_json::to_string(value).expect("lists and maps of strings always serialise")
 }
 
-/// The `UNNEST` column list; `$2` is the import id, `$1` the dealership.
-const INPUT: &str = "
+/// The batch as arrays, one per column (`$3`…`$33`); `$1` is the dealership, `$2` the import.
+pub const INPUT: &str = "
     SELECT * FROM unnest(
         $3::text[], $4::text[], $5::text[], $6::bool[], $7::text[], $8::text[], $9::int4[], $10::text[],
         $11::text[], $12::text[], $13::text[], $14::int4[], $15::text[], $16::text[], $17::text[],
@@ -160,8 +160,10 @@ const INPUT: &str = "
         extra, content_hash, ord
     )";
 
-/// The statement that writes one batch (see the module docs).
-fn upsert_sql() -> String {
+/// The statement that writes one batch (see the module docs), reading the batch from `input`:
+/// a query yielding the feed columns in [`INPUT`]'s order and names, and `ord`. The importer
+/// passes arrays; `rylie-ops bench inventory` also runs it over a COPY-filled staging table.
+pub fn upsert_statement(input: &str) -> String {
     const SET_FROM_INPUT: &str = "
         vin = i.vin, stock_number = i.stock_number, condition = i.condition, certified = i.certified,
         make = i.make, model = i.model, year = i.year, \"trim\" = i.trim_level, body_style = i.body_style,
@@ -175,7 +177,7 @@ fn upsert_sql() -> String {
         status = i.status, extra = i.extra::jsonb, content_hash = i.content_hash,
         is_active = true, last_seen = now(), last_import_id = $2";
     format!(
-        "WITH input AS ({INPUT}),
+        "WITH input AS ({input}),
         matched AS (
             SELECT i.ord, v.id, v.is_active AS was_active,
                    v.content_hash IS NOT DISTINCT FROM i.content_hash AS same
@@ -235,7 +237,7 @@ pub async fn upsert_batch(
     let c = Columns::of(vehicles);
     let row = tx
         .query_typed(
-            &upsert_sql(),
+            &upsert_statement(INPUT),
             &[
                 (&dealership.0, Type::INT8),
                 (&import_id, Type::INT8),

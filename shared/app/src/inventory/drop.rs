@@ -4,7 +4,7 @@
 //!
 //! The key says whose file it is and how to apply it:
 //! `inventory/incoming/<dealership id>/<full|partial>/<anything>/<file name>`. A redelivered
-//! notification (same key and S3 sequencer) finds its import already recorded.
+//! notification (same key and sequencer or ETag) finds its import already recorded.
 
 use rylie_domain::DealershipId;
 use rylie_store::{
@@ -91,13 +91,14 @@ pub enum DropError {
     Job(#[from] JobError),
 }
 
-/// Records the object `key` (of `size` bytes, S3 `sequencer`) as an import and runs it.
+/// Records the object `key` (of `size` bytes; `version`: the event's sequencer or ETag) as an
+/// import and runs it.
 pub async fn record_and_run(
     state: &State,
     bucket: &str,
     key: &str,
     size: Option<i64>,
-    sequencer: Option<&str>,
+    version: Option<&str>,
 ) -> Result<Import, DropError> {
     let (dealership, full_feed, file_name) = parse_incoming_key(key).map_err(DropError::Refused)?;
     {
@@ -132,7 +133,7 @@ pub async fn record_and_run(
         full_feed,
         requested_by: None,
         inbound_email_id: None,
-        source_ref: Some(format!("s3://{bucket}/{key}#{}", sequencer.unwrap_or(""))),
+        source_ref: Some(format!("s3://{bucket}/{key}#{}", version.unwrap_or(""))),
     };
     let import = job::record(state, dealership, &new).await?;
     Ok(job::run(state, dealership, import.id).await?)

@@ -196,18 +196,27 @@ pub async fn run(state: &State, dealership: DealershipId, import_id: i64) -> Res
         }
         Err(error) => return Err(error.into()),
     }
-    let outcome = apply_file(state, dealership, &import, &temp).await;
+    let confirmed = import.confirmed_at.is_some();
+    let outcome = apply_local_file(state, dealership, &import, &temp, confirmed).await;
     std::fs::remove_file(&temp).ok();
     outcome
 }
 
-async fn apply_file(state: &State, dealership: DealershipId, import: &Import, path: &Path) -> Result<Import, JobError> {
+/// Applies the feed in the local file `path` as the import `import`, and records the outcome:
+/// skipped (the same file as the last applied one, unless `confirmed`), completed, held for
+/// confirmation, or failed with the reason. Used by the job and by the operator's CLI.
+pub async fn apply_local_file(
+    state: &State,
+    dealership: DealershipId,
+    import: &Import,
+    path: &Path,
+    confirmed: bool,
+) -> Result<Import, JobError> {
     let temp_error = |source| JobError::TempFile {
         path: path.to_owned(),
         source,
     };
     let digest = file_digest(path).map_err(temp_error)?;
-    let confirmed = import.confirmed_at.is_some();
     let mut client = state.db.client().await?;
     let tx = scope::begin(&mut client, Scope::Tenant(dealership)).await?;
     rylie_store::inventory::lock_dealership_inventory(&tx, dealership).await?;
