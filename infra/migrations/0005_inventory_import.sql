@@ -1,21 +1,23 @@
 -- 0005: what the inventory importer needs from `vehicles`.
 --
--- Every import marks each vehicle it contains as seen (`last_seen = now()`, the transaction's
--- start, the same for every row of one import), then deactivates the active vehicles it did
--- not see. Most rows of a daily feed are unchanged, and most changes are a price, so both must
--- be cheap:
+-- Every import writes the vehicles of its feed that are new or changed, and deactivates the
+-- active vehicles it does not list. Most rows of a daily feed are unchanged, and most changes
+-- are a price, so both must be cheap:
 --
 --   * `search_vector` stops being a generated column: PostgreSQL recomputes a stored generated
 --     column on every UPDATE, and the english tsvector of a vehicle costs ~36 µs — more than
 --     the rest of a "seen again" update. A trigger now computes it on INSERT and only when one
 --     of its source columns changed.
---   * `updated_at` keeps meaning "the vehicle changed": its trigger skips an update that only
---     moves last_seen (content hash and active flag unchanged).
---   * fillfactor 90 leaves room in each page, so that update is a HOT update (last_seen is in
---     no index): no index entry, above all none in the GIN indexes, is written for it.
---   * two indexes nothing reads are dropped (each costs every insert and non-HOT update):
---     (dealership_id, make, model, year) duplicates its `WHERE is_active` twin for every
---     search but the rare include_inactive one, and last_import_id is only ever read by id.
+--   * the importer does not write unchanged rows at all; the commonest change, a new price,
+--     touches no indexed column once the price index is gone, so with fillfactor 75 (room
+--     for one more version of a ~1 kB row in its page) it is a HOT update: no index entry,
+--     above all none in the three GIN indexes, is written for it.
+--   * indexes that cost every insert and non-HOT update more than they return are dropped:
+--     (dealership_id, make, model, year), a twin of the active one; status (rarely filtered,
+--     never selective); last_import_id (only read by id); the active price index (a price
+--     range is filtered within the dealership's rows, which another index finds).
+--   * make and model are searched case-insensitively, so the active search index is on
+--     lower(make), lower(model).
 --
 -- Runs inside one transaction opened by the migration runner (no BEGIN/COMMIT here).
 
@@ -57,16 +59,13 @@ CREATE TRIGGER vehicles_search_vector_update BEFORE UPDATE ON vehicles
 
 DROP INDEX vehicles_search_idx;
 DROP INDEX vehicles_last_import_idx;
+DROP INDEX vehicles_status_idx;
+DROP INDEX vehicles_active_price_idx;
+DROP INDEX vehicles_active_search_idx;
+CREATE INDEX vehicles_active_search_idx ON vehicles (dealership_id, lower(make), lower(model), year)
+    WHERE is_active;
 
-DROP TRIGGER vehicles_touch_updated_at ON vehicles;
-CREATE TRIGGER vehicles_touch_updated_at BEFORE UPDATE ON vehicles
-    FOR EACH ROW
-    WHEN (NOT (OLD.last_seen IS DISTINCT FROM NEW.last_seen
-               AND OLD.content_hash IS NOT DISTINCT FROM NEW.content_hash
-               AND OLD.is_active = NEW.is_active))
-    EXECUTE FUNCTION rylie_touch_updated_at();
-
-ALTER TABLE vehicles SET (fillfactor = 90);
+ALTER TABLE vehicles SET (fillfactor = 75);
 
 -- The mass-deactivation guard's threshold, per dealership: an import that would deactivate
 -- more than this share of the active inventory waits for a person to confirm it.

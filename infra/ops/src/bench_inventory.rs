@@ -517,6 +517,7 @@ async fn copy_staging_import(app: &mut Client, dealership: DealershipId, path: &
     ];
     let statement = rylie_store::inventory::upsert_statement("SELECT * FROM feed_stage");
     let mut rows = 0u64;
+    let mut seen: Vec<i64> = Vec::new();
     let mut vehicles: Vec<FeedVehicle> = Vec::with_capacity(5_000);
     let mut outcomes = reader.peekable();
     while outcomes.peek().is_some() {
@@ -582,16 +583,14 @@ async fn copy_staging_import(app: &mut Client, dealership: DealershipId, path: &
                 .await?;
         }
         writer.as_mut().finish().await?;
-        tx.query_typed(&statement, &[(&dealership.0, Type::INT8), (&None::<i64>, Type::INT8)])
+        let counts = tx
+            .query_typed(&statement, &[(&dealership.0, Type::INT8), (&None::<i64>, Type::INT8)])
             .await?;
+        seen.extend(counts[0].get::<_, Vec<i64>>(4));
         tx.batch_execute("TRUNCATE feed_stage").await?;
         rows += vehicles.len() as u64;
     }
-    tx.execute_typed(
-        "UPDATE vehicles SET is_active = false WHERE dealership_id = $1 AND is_active AND last_seen < now()",
-        &[(&dealership.0, Type::INT8)],
-    )
-    .await?;
+    rylie_store::inventory::deactivate_unseen(&tx, dealership, &seen).await?;
     tx.commit().await?;
     Ok(rows as f64 / started.elapsed().as_secs_f64())
 }

@@ -8,13 +8,19 @@
 //! VIN), then
 //!
 //! * updates the rows whose content hash differs, or that were inactive (reactivation),
-//! * touches `last_seen` on the rows that are unchanged (a HOT update: see migration 0005),
+//! * leaves the unchanged rows alone — most of a daily feed; writing them, even only to move a
+//!   timestamp, cost ~140 µs a row here (a new row version and, with ~1 kB rows, an entry in
+//!   every index),
 //! * inserts the rest,
 //!
-//! and returns the four counts. Every row the feed contains ends up with `last_seen = now()`,
-//! which is the transaction's start time and so the same for every batch of one import; after
-//! the last batch, [`deactivation_preview`] and [`deactivate_unseen`] find the active vehicles
-//! the feed no longer lists by `last_seen < now()`, without holding the feed's keys anywhere.
+//! and returns the counts and the ids of every vehicle the batch listed. After the last batch,
+//! [`unseen_count`] and [`deactivate_unseen`] find the active vehicles the feed no longer lists
+//! with `id <> ALL(<those ids>)`, a hash lookup: 8 bytes a vehicle held by the importer.
+//!
+//! `last_seen` is written whenever a vehicle is written (added, changed, reactivated) and, at
+//! deactivation, set to the start of the last full import that still listed it; an active
+//! vehicle was listed by the latest full import, which the read side (rylie-store `vehicles`)
+//! takes into account.
 //!
 //! # Why arrays and not COPY
 //!
@@ -193,12 +199,6 @@ pub fn upsert_statement(input: &str) -> String {
              WHERE v.id = m.id AND NOT (m.same AND m.was_active)
             RETURNING m.was_active
         ),
-        touched AS (
-            UPDATE vehicles v SET last_seen = now()
-              FROM matched m
-             WHERE v.id = m.id AND m.same AND m.was_active
-            RETURNING 1
-        ),
         added AS (
             INSERT INTO vehicles (
                 dealership_id, vin, stock_number, condition, certified, make, model, year, \"trim\",
@@ -214,25 +214,27 @@ pub fn upsert_statement(input: &str) -> String {
                    i.in_stock_date, i.status, i.extra::jsonb, i.content_hash, true, now(), $2
               FROM input i
              WHERE NOT EXISTS (SELECT 1 FROM matched m WHERE m.ord = i.ord)
-            RETURNING 1
+            RETURNING id
         )
         SELECT (SELECT count(*) FROM added),
                (SELECT count(*) FROM changed WHERE was_active),
                (SELECT count(*) FROM changed WHERE NOT was_active),
-               (SELECT count(*) FROM touched)"
+               (SELECT count(*) FROM matched WHERE same AND was_active),
+               array(SELECT id FROM matched) || array(SELECT id FROM added)"
     )
 }
 
-/// Writes one batch of feed vehicles in one statement. The batch must not list one vehicle
+/// Writes one batch of feed vehicles in one statement; returns what it did and the ids of every
+/// vehicle the batch listed (for [`deactivate_unseen`]). The batch must not list one vehicle
 /// twice (the importer keeps the last row of a repeated VIN or stock number).
 pub async fn upsert_batch(
     tx: &Transaction<'_>,
     dealership: DealershipId,
     import_id: Option<i64>,
     vehicles: &[FeedVehicle],
-) -> Result<BatchCounts, StoreError> {
+) -> Result<(BatchCounts, Vec<i64>), StoreError> {
     if vehicles.is_empty() {
-        return Ok(BatchCounts::default());
+        return Ok((BatchCounts::default(), Vec::new()));
     }
     let c = Columns::of(vehicles);
     let row = tx
@@ -278,34 +280,55 @@ pub async fn upsert_batch(
         .map_err(StoreError::query("writing a batch of vehicles"))?;
     let row = row.first().expect("a SELECT of counts returns one row");
     let count = |i: usize| row.get::<_, i64>(i) as u64;
-    Ok(BatchCounts {
+    let counts = BatchCounts {
         added: count(0),
         updated: count(1),
         reactivated: count(2),
         unchanged: count(3),
-    })
+    };
+    Ok((counts, row.get(4)))
 }
 
-/// Active vehicles of the dealership, and how many of them this import has not seen.
-pub async fn deactivation_preview(tx: &Transaction<'_>, dealership: DealershipId) -> Result<(u64, u64), StoreError> {
+/// How many vehicles of the dealership are active.
+pub async fn active_count(tx: &Transaction<'_>, dealership: DealershipId) -> Result<u64, StoreError> {
     let rows = tx
         .query_typed(
-            "SELECT count(*), count(*) FILTER (WHERE last_seen < now())
-               FROM vehicles WHERE dealership_id = $1 AND is_active",
+            "SELECT count(*) FROM vehicles WHERE dealership_id = $1 AND is_active",
             &[(&dealership.0, Type::INT8)],
         )
         .await
-        .map_err(StoreError::query("counting the vehicles a feed no longer lists"))?;
-    let row = rows.first().expect("an aggregate returns one row");
-    Ok((row.get::<_, i64>(0) as u64, row.get::<_, i64>(1) as u64))
+        .map_err(StoreError::query("counting active vehicles"))?;
+    Ok(rows.first().map_or(0, |r| r.get::<_, i64>(0) as u64))
 }
 
-/// Deactivates (never deletes) the active vehicles this import has not seen.
-pub async fn deactivate_unseen(tx: &Transaction<'_>, dealership: DealershipId) -> Result<u64, StoreError> {
+/// How many active vehicles of the dealership are not among `seen` (the feed's vehicles).
+pub async fn unseen_count(tx: &Transaction<'_>, dealership: DealershipId, seen: &[i64]) -> Result<u64, StoreError> {
+    let rows = tx
+        .query_typed(
+            // `<> ALL` of a large constant array is a hash lookup (PostgreSQL 15 and later).
+            "SELECT count(*) FROM vehicles WHERE dealership_id = $1 AND is_active AND id <> ALL ($2::int8[])",
+            &[(&dealership.0, Type::INT8), (&seen, Type::INT8_ARRAY)],
+        )
+        .await
+        .map_err(StoreError::query("counting the vehicles a feed no longer lists"))?;
+    Ok(rows.first().map_or(0, |r| r.get::<_, i64>(0) as u64))
+}
+
+/// Deactivates (never deletes) the active vehicles not among `seen`. Their `last_seen` becomes
+/// the start of the dealership's last applied full import, the last one that listed them
+/// (unchanged vehicles are not written on every import; see the module docs).
+pub async fn deactivate_unseen(
+    tx: &Transaction<'_>,
+    dealership: DealershipId,
+    seen: &[i64],
+) -> Result<u64, StoreError> {
     tx.execute_typed(
-        "UPDATE vehicles SET is_active = false
-          WHERE dealership_id = $1 AND is_active AND last_seen < now()",
-        &[(&dealership.0, Type::INT8)],
+        "UPDATE vehicles
+            SET is_active = false,
+                last_seen = greatest(last_seen, (SELECT max(started_at) FROM inventory_imports
+                                                  WHERE dealership_id = $1 AND status = 'completed' AND full_feed))
+          WHERE dealership_id = $1 AND is_active AND id <> ALL ($2::int8[])",
+        &[(&dealership.0, Type::INT8), (&seen, Type::INT8_ARRAY)],
     )
     .await
     .map_err(StoreError::query("deactivating vehicles the feed no longer lists"))

@@ -57,7 +57,9 @@ const COLUMNS: &str = "id, vin, stock_number, condition, certified, make, model,
                        exterior_color, interior_color, mileage, engine, transmission, drivetrain, fuel_type, \
                        fuel_economy, price::float8, msrp::float8, selling_price::float8, internet_price::float8, \
                        features, description, images, video_url, vdp_url, in_stock_date, status, is_active, \
-                       last_seen, extra, created_at, updated_at";
+                       CASE WHEN is_active THEN greatest(last_seen, (SELECT max(started_at) FROM inventory_imports \
+                           WHERE dealership_id = $1 AND status = 'completed' AND full_feed)) ELSE last_seen END, \
+                       extra, created_at, updated_at";
 const COLUMN_COUNT: usize = 34;
 
 fn from_row(row: &Row) -> Vehicle {
@@ -139,12 +141,29 @@ pub const SORTABLE: &[(&str, &str)] = &[
     ("updated_at", "updated_at"),
 ];
 
-/// One page of matching vehicles and the total number of matches.
+/// One page of matching vehicles and the total number of matches. Make and model match exactly
+/// (case aside) first; only when that finds nothing does the search try close spellings, so
+/// the common case stays on the btree index and a typo still finds its cars.
 pub async fn search(
     tx: &Transaction<'_>,
     dealership: DealershipId,
     query: &VehicleQuery,
     page: &Page,
+) -> Result<(Vec<Vehicle>, i64), StoreError> {
+    let found = search_with(tx, dealership, query, page, "=").await?;
+    if found.1 > 0 || (query.make.is_none() && query.model.is_none()) {
+        return Ok(found);
+    }
+    search_with(tx, dealership, query, page, "%").await
+}
+
+/// The search with make and model compared by `comparison`: `=`, or `%` (trigram similarity).
+async fn search_with(
+    tx: &Transaction<'_>,
+    dealership: DealershipId,
+    query: &VehicleQuery,
+    page: &Page,
+    comparison: &str,
 ) -> Result<(Vec<Vehicle>, i64), StoreError> {
     let order = match page.sort_column {
         "relevance" => "ts_rank_cd(search_vector, q.tsq) DESC, created_at DESC".to_owned(),
@@ -158,8 +177,8 @@ pub async fn search(
           WHERE dealership_id = $1
             AND ($15::bool OR is_active)
             AND ($2::text IS NULL OR search_vector @@ q.tsq)
-            AND ($3::text IS NULL OR lower(make) = lower($3::text) OR lower(make) % lower($3::text))
-            AND ($4::text IS NULL OR lower(model) = lower($4::text) OR lower(model) % lower($4::text))
+            AND ($3::text IS NULL OR lower(make) {comparison} lower($3::text))
+            AND ($4::text IS NULL OR lower(model) {comparison} lower($4::text))
             AND ($5::int4 IS NULL OR year >= $5::int4)
             AND ($6::int4 IS NULL OR year <= $6::int4)
             AND ($7::float8 IS NULL OR price >= $7::float8::numeric)

@@ -205,10 +205,12 @@ pub async fn apply_feed<R: Read + Send + 'static>(
     let started = Instant::now();
     let mut stats = ImportStats::default();
     inventory::lock_dealership_inventory(tx, dealership).await?;
-    stats.active_before = inventory::deactivation_preview(tx, dealership).await?.0;
+    stats.active_before = inventory::active_count(tx, dealership).await?;
 
     let mut parsed = parse_in_background(input, options.batch_size.max(1));
     let mut dedup = Deduplicate::new();
+    // Every vehicle the feed lists, by id: what a full feed does not list is deactivated.
+    let mut seen: Vec<i64> = Vec::new();
     while let Some(message) = parsed.recv().await {
         match message? {
             Parsed::Start(format, mapping) => {
@@ -233,7 +235,8 @@ pub async fn apply_feed<R: Read + Send + 'static>(
                     }
                 }
                 let vehicles = dedup.batch(vehicles, &mut stats);
-                let counts = inventory::upsert_batch(tx, dealership, import_id, &vehicles).await?;
+                let (counts, ids) = inventory::upsert_batch(tx, dealership, import_id, &vehicles).await?;
+                seen.extend(ids);
                 stats.added += counts.added;
                 stats.updated += counts.updated;
                 stats.reactivated += counts.reactivated;
@@ -244,13 +247,13 @@ pub async fn apply_feed<R: Read + Send + 'static>(
 
     let mut applied = Applied::Done;
     if options.full_feed {
-        let (_, unseen) = inventory::deactivation_preview(tx, dealership).await?;
+        let unseen = inventory::unseen_count(tx, dealership, &seen).await?;
         let limit = (stats.active_before as f64 * options.deactivation_limit).floor() as u64;
         if unseen > limit && !options.confirmed {
             stats.deactivated = unseen;
             applied = Applied::NeedsConfirmation;
         } else {
-            stats.deactivated = inventory::deactivate_unseen(tx, dealership).await?;
+            stats.deactivated = inventory::deactivate_unseen(tx, dealership, &seen).await?;
         }
     }
     let elapsed = started.elapsed();
