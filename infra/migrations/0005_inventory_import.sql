@@ -18,6 +18,8 @@
 --     range is filtered within the dealership's rows, which another index finds).
 --   * make and model are searched case-insensitively, so the active search index is on
 --     lower(make), lower(model).
+--   * the full-text index leads with dealership_id (btree_gin): a word common in every
+--     dealer's descriptions ("leather") is looked up within one dealership, not across all.
 --
 -- Runs inside one transaction opened by the migration runner (no BEGIN/COMMIT here).
 
@@ -64,6 +66,9 @@ DROP INDEX vehicles_active_price_idx;
 DROP INDEX vehicles_active_search_idx;
 CREATE INDEX vehicles_active_search_idx ON vehicles (dealership_id, lower(make), lower(model), year)
     WHERE is_active;
+CREATE EXTENSION IF NOT EXISTS btree_gin;
+DROP INDEX vehicles_search_vector_idx;
+CREATE INDEX vehicles_search_vector_idx ON vehicles USING gin (dealership_id, search_vector);
 
 ALTER TABLE vehicles SET (fillfactor = 75);
 

@@ -185,13 +185,17 @@ pub fn upsert_statement(input: &str) -> String {
     format!(
         "WITH input AS ({input}),
         matched AS (
+            -- LATERAL: one index probe per row of the batch, never a scan of the whole lot.
             SELECT i.ord, v.id, v.is_active AS was_active,
                    v.content_hash IS NOT DISTINCT FROM i.content_hash AS same
-              FROM input i JOIN vehicles v ON v.dealership_id = $1 AND v.vin = i.vin
-            UNION ALL
-            SELECT i.ord, v.id, v.is_active, v.content_hash IS NOT DISTINCT FROM i.content_hash
-              FROM input i JOIN vehicles v
-                ON v.dealership_id = $1 AND v.vin IS NULL AND i.vin IS NULL AND v.stock_number = i.stock_number
+              FROM input i
+              CROSS JOIN LATERAL (
+                    SELECT id, is_active, content_hash FROM vehicles
+                     WHERE dealership_id = $1 AND vin = i.vin
+                    UNION ALL
+                    SELECT id, is_active, content_hash FROM vehicles
+                     WHERE i.vin IS NULL AND dealership_id = $1 AND vin IS NULL AND stock_number = i.stock_number
+              ) v
         ),
         changed AS (
             UPDATE vehicles v SET {SET_FROM_INPUT}
