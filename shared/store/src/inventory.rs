@@ -57,18 +57,13 @@ impl std::ops::AddAssign for BatchCounts {
 }
 
 /// Serialises imports per dealership for the rest of the transaction, so two imports of one
-/// dealer's inventory never interleave (a retried job and a manual upload, say), and sets two
-/// planner settings for it (transaction-local, so nothing pins an RDS Proxy session):
-///
-/// * `jit = off`: the batch statement's estimated cost crosses `jit_above_cost`, and compiling
-///   it took ~120 ms of each ~220 ms batch while saving nothing measurable;
-/// * `enable_seqscan = off`: the planner cannot know how many rows of a batch exist already and
-///   otherwise joins the changed rows to a sequential scan of the whole `vehicles` table, once
-///   per batch, where one primary-key probe a row is what it needs.
+/// dealer's inventory never interleave (a retried job and a manual upload, say), and turns JIT
+/// compilation off for it (transaction-local, so nothing pins an RDS Proxy session): the batch
+/// statement's estimated cost crosses `jit_above_cost`, and compiling it took ~120 ms of each
+/// ~220 ms batch while saving nothing measurable.
 pub async fn lock_dealership_inventory(tx: &Transaction<'_>, dealership: DealershipId) -> Result<(), StoreError> {
     tx.query_typed(
-        "SELECT pg_advisory_xact_lock(hashtext('rylie.inventory'), $1::int4),
-                set_config('jit', 'off', true), set_config('enable_seqscan', 'off', true)",
+        "SELECT pg_advisory_xact_lock(hashtext('rylie.inventory'), $1::int4), set_config('jit', 'off', true)",
         &[(&i32::try_from(dealership.0).unwrap_or(i32::MAX), Type::INT4)],
     )
     .await
@@ -209,6 +204,9 @@ pub fn upsert_statement(input: &str) -> String {
             UPDATE vehicles v SET {SET_FROM_INPUT}
               FROM matched m JOIN input i USING (ord)
              WHERE v.id = m.id AND NOT (m.same AND m.was_active)
+               -- Finds the rows by primary key: without it the planner, which cannot know how
+               -- many rows of a batch exist, may hash-join against a scan of the whole table.
+               AND v.id = ANY (ARRAY(SELECT id FROM matched WHERE NOT (same AND was_active)))
             RETURNING m.was_active
         ),
         added AS (
