@@ -188,7 +188,10 @@ pub fn upsert_statement(input: &str) -> String {
     format!(
         "WITH input AS ({input}),
         matched AS (
-            -- LATERAL: one index probe per row of the batch, never a scan of the whole lot.
+            -- One index probe per row of the batch, never a scan of the whole lot. OFFSET 0
+            -- keeps the planner from flattening the LATERAL subquery into a join it may then
+            -- hash: during a large first import the statistics still say the dealership has no
+            -- vehicles, and a hash join would read all it has by now, once per batch.
             SELECT i.ord, v.id, v.is_active AS was_active,
                    v.content_hash IS NOT DISTINCT FROM i.content_hash AS same
               FROM input i
@@ -198,6 +201,7 @@ pub fn upsert_statement(input: &str) -> String {
                     UNION ALL
                     SELECT id, is_active, content_hash FROM vehicles
                      WHERE i.vin IS NULL AND dealership_id = $1 AND vin IS NULL AND stock_number = i.stock_number
+                    OFFSET 0
               ) v
         ),
         changed AS (
