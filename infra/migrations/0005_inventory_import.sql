@@ -18,6 +18,12 @@
 --     range is filtered within the dealership's rows, which another index finds).
 --   * make and model are searched case-insensitively, so the active search index is on
 --     lower(make), lower(model).
+--   * the importer finds a vehicle by VIN with statistics that may be stale (a large first
+--     import: the statistics say the dealership has no vehicles, so every index that starts
+--     with dealership_id looks equally cheap, and the planner may pick one that reads the
+--     whole lot per row). The identity indexes therefore lead with the VIN (or the stock
+--     number), whose statistics never mislead, and the importer's probe compares the
+--     dealership in a form no index serves.
 --   * the full-text index leads with dealership_id (btree_gin): a word common in every
 --     dealer's descriptions ("leather") is looked up within one dealership, not across all.
 --
@@ -66,6 +72,10 @@ DROP INDEX vehicles_active_price_idx;
 DROP INDEX vehicles_active_search_idx;
 CREATE INDEX vehicles_active_search_idx ON vehicles (dealership_id, lower(make), lower(model), year)
     WHERE is_active;
+ALTER TABLE vehicles DROP CONSTRAINT vehicles_dealership_vin_key;
+ALTER TABLE vehicles ADD CONSTRAINT vehicles_vin_dealership_key UNIQUE (vin, dealership_id);
+DROP INDEX vehicles_dealership_stock_number_no_vin_key;
+CREATE UNIQUE INDEX vehicles_stock_number_no_vin_key ON vehicles (stock_number, dealership_id) WHERE vin IS NULL;
 CREATE EXTENSION IF NOT EXISTS btree_gin;
 DROP INDEX vehicles_search_vector_idx;
 CREATE INDEX vehicles_search_vector_idx ON vehicles USING gin (dealership_id, search_vector);

@@ -188,19 +188,21 @@ pub fn upsert_statement(input: &str) -> String {
     format!(
         "WITH input AS ({input}),
         matched AS (
-            -- One index probe per row of the batch, never a scan of the whole lot. OFFSET 0
-            -- keeps the planner from flattening the LATERAL subquery into a join it may then
-            -- hash: during a large first import the statistics still say the dealership has no
-            -- vehicles, and a hash join would read all it has by now, once per batch.
+            -- One probe of the (vin, dealership_id) index per row, never a scan of the lot.
+            -- During a large first import the statistics still say the dealership has no
+            -- vehicles: OFFSET 0 keeps the planner from turning this into a hash join over
+            -- the dealership's rows, and `IS NOT DISTINCT FROM` (which no index serves) keeps
+            -- it from probing an index on dealership_id alone and filtering the VIN.
             SELECT i.ord, v.id, v.is_active AS was_active,
                    v.content_hash IS NOT DISTINCT FROM i.content_hash AS same
               FROM input i
               CROSS JOIN LATERAL (
                     SELECT id, is_active, content_hash FROM vehicles
-                     WHERE dealership_id = $1 AND vin = i.vin
+                     WHERE vin = i.vin AND dealership_id IS NOT DISTINCT FROM $1
                     UNION ALL
                     SELECT id, is_active, content_hash FROM vehicles
-                     WHERE i.vin IS NULL AND dealership_id = $1 AND vin IS NULL AND stock_number = i.stock_number
+                     WHERE i.vin IS NULL AND stock_number = i.stock_number AND vin IS NULL
+                       AND dealership_id IS NOT DISTINCT FROM $1
                     OFFSET 0
               ) v
         ),
