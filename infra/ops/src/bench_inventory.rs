@@ -590,6 +590,8 @@ async fn copy_staging_import(app: &mut Client, dealership: DealershipId, path: &
         tx.batch_execute("TRUNCATE feed_stage").await?;
         rows += vehicles.len() as u64;
     }
+    seen.sort_unstable();
+    seen.dedup();
     rylie_store::inventory::deactivate_unseen(&tx, dealership, &seen).await?;
     tx.commit().await?;
     Ok(rows as f64 / started.elapsed().as_secs_f64())

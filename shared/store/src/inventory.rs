@@ -317,35 +317,93 @@ pub async fn active_count(tx: &Transaction<'_>, dealership: DealershipId) -> Res
     Ok(rows.first().map_or(0, |r| r.get::<_, i64>(0) as u64))
 }
 
-/// How many active vehicles of the dealership are not among `seen` (the feed's vehicles).
-pub async fn unseen_count(tx: &Transaction<'_>, dealership: DealershipId, seen: &[i64]) -> Result<u64, StoreError> {
-    let rows = tx
-        .query_typed(
-            // `<> ALL` of a large constant array is a hash lookup (PostgreSQL 15 and later).
-            "SELECT count(*) FROM vehicles WHERE dealership_id = $1 AND is_active AND id <> ALL ($2::int8[])",
-            &[(&dealership.0, Type::INT8), (&seen, Type::INT8_ARRAY)],
-        )
-        .await
-        .map_err(StoreError::query("counting the vehicles a feed no longer lists"))?;
-    Ok(rows.first().map_or(0, |r| r.get::<_, i64>(0) as u64))
+/// Ids of `seen` sent per statement by [`unseen_count`] and [`deactivate_unseen`]: a feed of
+/// millions of vehicles never becomes one array parameter of tens of megabytes.
+const SEEN_CHUNK: usize = 100_000;
+
+/// Runs `statement` once per chunk of `seen` (sorted, without repeats) with `$1` the dealership,
+/// `$2` a chunk and `$3`/`$4` the id range the chunk covers (`$4` NULL: no upper bound): every
+/// active vehicle whose id falls in the range and is not in the chunk is unseen. The ranges
+/// cover all ids, so each unseen vehicle is in exactly one. Returns the sum of the counts.
+async fn per_seen_chunk(
+    tx: &Transaction<'_>,
+    dealership: DealershipId,
+    seen: &[i64],
+    statement: &str,
+    context: &'static str,
+) -> Result<u64, StoreError> {
+    debug_assert!(seen.windows(2).all(|w| w[0] < w[1]), "seen must be sorted and unique");
+    let mut total = 0;
+    let mut from = i64::MIN;
+    let mut chunks = seen.chunks(SEEN_CHUNK).peekable();
+    loop {
+        let chunk = chunks.next().unwrap_or(&[]);
+        // Up to (not including) the next chunk's first id; the last range is unbounded.
+        let until: Option<i64> = chunks.peek().map(|next| next[0]);
+        let rows = tx
+            .query_typed(
+                statement,
+                &[
+                    (&dealership.0, Type::INT8),
+                    (&chunk, Type::INT8_ARRAY),
+                    (&from, Type::INT8),
+                    (&until, Type::INT8),
+                ],
+            )
+            .await
+            .map_err(StoreError::query(context))?;
+        total += rows.first().map_or(0, |r| r.get::<_, i64>(0) as u64);
+        match until {
+            Some(next) => from = next,
+            None => return Ok(total),
+        }
+    }
 }
 
-/// Deactivates (never deletes) the active vehicles not among `seen`. Their `last_seen` becomes
-/// the start of the dealership's last applied full import, the last one that listed them
-/// (unchanged vehicles are not written on every import; see the module docs).
+/// The active vehicles of one chunk's id range that the chunk does not list. `<> ALL` of a
+/// large constant array is a hash lookup (PostgreSQL 15 and later).
+const UNSEEN_IN_RANGE: &str = "dealership_id = $1 AND is_active AND id >= $3 AND ($4::int8 IS NULL OR id < $4)
+                                AND id <> ALL ($2::int8[])";
+
+/// How many active vehicles of the dealership are not among `seen` (the feed's vehicles,
+/// sorted and without repeats).
+pub async fn unseen_count(tx: &Transaction<'_>, dealership: DealershipId, seen: &[i64]) -> Result<u64, StoreError> {
+    let statement = format!("SELECT count(*) FROM vehicles WHERE {UNSEEN_IN_RANGE}");
+    per_seen_chunk(
+        tx,
+        dealership,
+        seen,
+        &statement,
+        "counting the vehicles a feed no longer lists",
+    )
+    .await
+}
+
+/// Deactivates (never deletes) the active vehicles not among `seen` (sorted, without
+/// repeats). Their `last_seen` becomes the start of the dealership's last applied full import,
+/// the last one that listed them (unchanged vehicles are not written on every import; see the
+/// module docs).
 pub async fn deactivate_unseen(
     tx: &Transaction<'_>,
     dealership: DealershipId,
     seen: &[i64],
 ) -> Result<u64, StoreError> {
-    tx.execute_typed(
-        "UPDATE vehicles
-            SET is_active = false,
-                last_seen = greatest(last_seen, (SELECT max(started_at) FROM inventory_imports
-                                                  WHERE dealership_id = $1 AND status = 'completed' AND full_feed))
-          WHERE dealership_id = $1 AND is_active AND id <> ALL ($2::int8[])",
-        &[(&dealership.0, Type::INT8), (&seen, Type::INT8_ARRAY)],
+    let statement = format!(
+        "WITH gone AS (
+            UPDATE vehicles
+               SET is_active = false,
+                   last_seen = greatest(last_seen, (SELECT max(started_at) FROM inventory_imports
+                                                     WHERE dealership_id = $1 AND status = 'completed' AND full_feed))
+             WHERE {UNSEEN_IN_RANGE}
+            RETURNING 1)
+         SELECT count(*) FROM gone"
+    );
+    per_seen_chunk(
+        tx,
+        dealership,
+        seen,
+        &statement,
+        "deactivating vehicles the feed no longer lists",
     )
     .await
-    .map_err(StoreError::query("deactivating vehicles the feed no longer lists"))
 }

@@ -9,12 +9,7 @@
 //! with line, column and reason in the statistics (the file itself stays in S3 under the
 //! import's key, so every rejected line can be looked up).
 
-use std::{
-    collections::{HashMap, HashSet, hash_map::RandomState},
-    hash::BuildHasher,
-    io::Read,
-    time::Instant,
-};
+use std::{collections::HashMap, io::Read, time::Instant};
 
 use rylie_domain::{
     DealershipId,
@@ -148,40 +143,20 @@ fn parse_in_background<R: Read + Send + 'static>(
     receiver
 }
 
-/// Keeps each vehicle once per feed: the last row naming a VIN (or stock number) wins.
-/// Across batches it remembers 64-bit digests of the keys, not the keys: 8 bytes a vehicle.
-struct Deduplicate {
-    seen: HashSet<u64>,
-    hasher: RandomState,
-}
-
-impl Deduplicate {
-    fn new() -> Self {
-        Self {
-            seen: HashSet::new(),
-            hasher: RandomState::new(),
+/// Keeps each vehicle once per batch: the last row naming a VIN (or stock number) wins.
+/// A vehicle named again in a later batch is simply written again (the last row still wins);
+/// those repeats are counted at the end from the ids the batches returned.
+fn last_row_per_vehicle(vehicles: Vec<FeedVehicle>, stats: &mut ImportStats) -> Vec<FeedVehicle> {
+    let mut index: HashMap<VehicleKey, usize> = HashMap::with_capacity(vehicles.len());
+    let mut kept: Vec<Option<FeedVehicle>> = Vec::with_capacity(vehicles.len());
+    for vehicle in vehicles {
+        if let Some(earlier) = index.insert(vehicle.key(), kept.len()) {
+            stats.duplicates += 1;
+            kept[earlier] = None;
         }
+        kept.push(Some(vehicle));
     }
-
-    /// The batch's vehicles with repeats removed (last wins); counts the repeats.
-    fn batch(&mut self, vehicles: Vec<FeedVehicle>, stats: &mut ImportStats) -> Vec<FeedVehicle> {
-        let mut index: HashMap<VehicleKey, usize> = HashMap::with_capacity(vehicles.len());
-        let mut kept: Vec<Option<FeedVehicle>> = Vec::with_capacity(vehicles.len());
-        for vehicle in vehicles {
-            let key = vehicle.key();
-            if !self.seen.insert(self.hasher.hash_one(&key)) && !index.contains_key(&key) {
-                // Named in an earlier batch: written again, so the last row still wins.
-                stats.duplicates += 1;
-            }
-            if let Some(&earlier) = index.get(&key) {
-                stats.duplicates += 1;
-                kept[earlier] = None;
-            }
-            index.insert(key, kept.len());
-            kept.push(Some(vehicle));
-        }
-        kept.into_iter().flatten().collect()
-    }
+    kept.into_iter().flatten().collect()
 }
 
 fn keep(list: &mut Vec<RowIssue>, issues: impl IntoIterator<Item = RowIssue>) {
@@ -208,7 +183,6 @@ pub async fn apply_feed<R: Read + Send + 'static>(
     stats.active_before = inventory::active_count(tx, dealership).await?;
 
     let mut parsed = parse_in_background(input, options.batch_size.max(1));
-    let mut dedup = Deduplicate::new();
     // Every vehicle the feed lists, by id: what a full feed does not list is deactivated.
     let mut seen: Vec<i64> = Vec::new();
     while let Some(message) = parsed.recv().await {
@@ -234,7 +208,7 @@ pub async fn apply_feed<R: Read + Send + 'static>(
                         }
                     }
                 }
-                let vehicles = dedup.batch(vehicles, &mut stats);
+                let vehicles = last_row_per_vehicle(vehicles, &mut stats);
                 let (counts, ids) = inventory::upsert_batch(tx, dealership, import_id, &vehicles).await?;
                 seen.extend(ids);
                 stats.added += counts.added;
@@ -244,6 +218,13 @@ pub async fn apply_feed<R: Read + Send + 'static>(
             }
         }
     }
+
+    // Sorted for the chunked deactivation; an id returned twice is a vehicle named again in a
+    // later batch.
+    seen.sort_unstable();
+    let listed = seen.len();
+    seen.dedup();
+    stats.duplicates += (listed - seen.len()) as u64;
 
     let mut applied = Applied::Done;
     if options.full_feed {
