@@ -331,6 +331,7 @@ async fn search(app: &mut Client, dealership: DealershipId, iterations: usize) -
     };
     let mut ours = Vec::with_capacity(iterations);
     let mut typo = Vec::with_capacity(iterations);
+    let mut selective = Vec::with_capacity(iterations);
     let mut naive = Vec::with_capacity(iterations / 10);
     for i in 0..iterations {
         let query = vehicles::VehicleQuery {
@@ -345,6 +346,23 @@ async fn search(app: &mut Client, dealership: DealershipId, iterations: usize) -
         let (found, _) = vehicles::search(&tx, dealership, &query, &page).await?;
         ours.push(started.elapsed());
         assert!(!found.is_empty(), "the bench query finds vehicles");
+
+        let structured = vehicles::VehicleQuery {
+            make: Some(makes[i % makes.len()].to_owned()),
+            model: Some(
+                MAKES
+                    .iter()
+                    .find(|(m, _)| *m == makes[i % makes.len()])
+                    .map_or("", |(_, ms)| ms[i % 4])
+                    .to_owned(),
+            ),
+            year_min: Some(2022),
+            price_max: Some(40_000.0),
+            ..Default::default()
+        };
+        let started = Instant::now();
+        vehicles::search(&tx, dealership, &structured, &page).await?;
+        selective.push(started.elapsed());
 
         let misspelt = vehicles::VehicleQuery {
             make: Some("Toyta".to_owned()),
@@ -375,6 +393,10 @@ async fn search(app: &mut Client, dealership: DealershipId, iterations: usize) -
         tx.commit().await?;
     }
     println!("{}", crate::bench::summary("search: filtered free text (ours)", ours));
+    println!(
+        "{}",
+        crate::bench::summary("search: make + model + year + price, no text", selective)
+    );
     println!(
         "{}",
         crate::bench::summary("search: misspelt make + model (trigram)", typo)
