@@ -177,12 +177,12 @@ async fn import_file(app: &mut Client, dealership: DealershipId, path: &PathBuf)
     assert_eq!(applied, Applied::Done);
     tx.commit().await?;
     let seconds = started.elapsed().as_secs_f64();
-    let rate = stats.rows as f64 / seconds;
+    let rate = stats.tally.rows as f64 / seconds;
     Ok((
         rate,
         format!(
             "{rate:>8.0} rows/s  {seconds:>7.2} s  (added {}, updated {}, unchanged {}, deactivated {}, rejected {})",
-            stats.added, stats.updated, stats.unchanged, stats.deactivated, stats.rejected
+            stats.added, stats.updated, stats.unchanged, stats.deactivated, stats.tally.rejected
         ),
     ))
 }

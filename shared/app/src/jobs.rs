@@ -21,7 +21,10 @@ use crate::{
 /// that nothing here needs.)
 #[derive(Debug, Deserialize)]
 struct S3Notification {
-    #[serde(rename = "Records")]
+    /// `s3:TestEvent` on the one message S3 sends when the notification is configured.
+    #[serde(rename = "Event")]
+    event: Option<String>,
+    #[serde(rename = "Records", default)]
     records: Vec<S3Record>,
 }
 
@@ -108,13 +111,15 @@ async fn handle_inventory_message(state: &State, message: &SqsMessage) -> Handle
             Err(error) => classify(error),
         };
     }
-    let Ok(notification) = serde_json::from_str::<S3Notification>(body) else {
-        return Handled::Dropped(format!(
-            "neither a job message nor an S3 notification: {}",
-            body.chars().take(200).collect::<String>()
-        ));
+    let notification = match serde_json::from_str::<S3Notification>(body) {
+        Ok(n) if !n.records.is_empty() || n.event.as_deref() == Some("s3:TestEvent") => n,
+        _ => {
+            return Handled::Dropped(format!(
+                "neither a job message nor an S3 notification: {}",
+                body.chars().take(200).collect::<String>()
+            ));
+        }
     };
-    // S3 sends one s3:TestEvent (no Records) when the notification is configured.
     let mut outcome = Handled::Done;
     for record in notification.records {
         if !record.event_name.starts_with("ObjectCreated") {
@@ -134,12 +139,10 @@ async fn handle_inventory_message(state: &State, message: &SqsMessage) -> Handle
             Err(drop::DropError::Refused(reason)) => {
                 tracing::error!(%reason, alert = "inventory_drop_refused", "dropped file not imported")
             }
-            Err(drop::DropError::Job(error)) => {
-                let handled = classify(error);
-                if matches!(handled, Handled::Retry(_)) {
-                    outcome = handled;
-                }
-            }
+            Err(drop::DropError::Job(error)) => match classify(error) {
+                retry @ Handled::Retry(_) => outcome = retry,
+                dropped => tracing::error!(%key, outcome = ?dropped, "dropped file not imported"),
+            },
         }
     }
     outcome

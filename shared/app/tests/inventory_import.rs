@@ -95,7 +95,7 @@ fn counts(s: &ImportStats) -> [u64; 6] {
         s.unchanged,
         s.reactivated,
         s.deactivated,
-        s.rejected,
+        s.tally.rejected,
     ]
 }
 
@@ -245,8 +245,13 @@ async fn bad_rows_are_reported_by_line_and_the_good_rows_are_kept() {
         format!("{}\tA4\tHonda\tAccord\tlast year\t$1\t1\n", VINS[3]), // bad year: line 5
     ]);
     let (_, stats) = import(&mut app, alpha, &text, ApplyOptions::default()).await;
-    assert_eq!((stats.rows, stats.added, stats.rejected), (4, 2, 2));
-    let lines: Vec<(u64, Option<&str>)> = stats.rejections.iter().map(|i| (i.line, i.column.as_deref())).collect();
+    assert_eq!((stats.tally.rows, stats.added, stats.tally.rejected), (4, 2, 2));
+    let lines: Vec<(u64, Option<&str>)> = stats
+        .tally
+        .rejections
+        .iter()
+        .map(|i| (i.line, i.column.as_deref()))
+        .collect();
     assert_eq!(lines, vec![(3, Some("Make")), (5, Some("Year"))]);
 }
 
@@ -294,8 +299,11 @@ async fn a_dry_run_shows_mapping_rejections_and_vehicles_and_writes_nothing() {
         format!("{}\tA2\tHonda\t\t2023\t$1\t1\n", VINS[1]), // no model: line 3
     ]);
     let preview = rylie_app::inventory::import::preview_feed(std::io::Cursor::new(text), 5).unwrap();
-    assert_eq!((preview.rows, preview.vehicles, preview.rejected), (2, 1, 1));
-    assert_eq!(preview.rejections[0].line, 3);
+    assert_eq!(
+        (preview.tally.rows, preview.vehicles, preview.tally.rejected),
+        (2, 1, 1)
+    );
+    assert_eq!(preview.tally.rejections[0].line, 3);
     assert_eq!(preview.first_vehicles[0].vin.as_deref(), Some(VINS[0]));
     assert_eq!(
         preview.mapping.header_for(rylie_domain::feed::Field::Mileage),

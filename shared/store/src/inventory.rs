@@ -39,21 +39,12 @@ use tokio_postgres::{Transaction, types::Type};
 use crate::StoreError;
 
 /// What one batch did.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct BatchCounts {
     pub added: u64,
     pub updated: u64,
     pub reactivated: u64,
     pub unchanged: u64,
-}
-
-impl std::ops::AddAssign for BatchCounts {
-    fn add_assign(&mut self, other: Self) {
-        self.added += other.added;
-        self.updated += other.updated;
-        self.reactivated += other.reactivated;
-        self.unchanged += other.unchanged;
-    }
 }
 
 /// Serialises imports per dealership for the rest of the transaction, so two imports of one
@@ -71,78 +62,79 @@ pub async fn lock_dealership_inventory(tx: &Transaction<'_>, dealership: Dealers
     Ok(())
 }
 
-/// The feed columns in array form, in the order the statement's `UNNEST` lists them.
+/// The feed columns in array form, in the order the statement's `UNNEST` lists them. Text is
+/// borrowed from the batch: building the arrays copies no string.
 #[derive(Default)]
-struct Columns {
-    vin: Vec<Option<String>>,
-    stock_number: Vec<Option<String>>,
+struct Columns<'a> {
+    vin: Vec<Option<&'a str>>,
+    stock_number: Vec<Option<&'a str>>,
     condition: Vec<Option<&'static str>>,
     certified: Vec<bool>,
-    make: Vec<String>,
-    model: Vec<String>,
+    make: Vec<&'a str>,
+    model: Vec<&'a str>,
     year: Vec<i32>,
-    trim: Vec<Option<String>>,
-    body_style: Vec<Option<String>>,
-    exterior_color: Vec<Option<String>>,
-    interior_color: Vec<Option<String>>,
+    trim: Vec<Option<&'a str>>,
+    body_style: Vec<Option<&'a str>>,
+    exterior_color: Vec<Option<&'a str>>,
+    interior_color: Vec<Option<&'a str>>,
     mileage: Vec<Option<i32>>,
-    engine: Vec<Option<String>>,
-    transmission: Vec<Option<String>>,
-    drivetrain: Vec<Option<String>>,
-    fuel_type: Vec<Option<String>>,
-    fuel_economy: Vec<Option<String>>,
+    engine: Vec<Option<&'a str>>,
+    transmission: Vec<Option<&'a str>>,
+    drivetrain: Vec<Option<&'a str>>,
+    fuel_type: Vec<Option<&'a str>>,
+    fuel_economy: Vec<Option<&'a str>>,
     price: Vec<Option<i64>>,
     msrp: Vec<Option<i64>>,
     selling_price: Vec<Option<i64>>,
     internet_price: Vec<Option<i64>>,
     invoice_price: Vec<Option<i64>>,
     features: Vec<String>,
-    description: Vec<Option<String>>,
+    description: Vec<Option<&'a str>>,
     images: Vec<String>,
-    video_url: Vec<Option<String>>,
-    vdp_url: Vec<Option<String>>,
+    video_url: Vec<Option<&'a str>>,
+    vdp_url: Vec<Option<&'a str>>,
     in_stock_date: Vec<Option<chrono::NaiveDate>>,
     status: Vec<&'static str>,
     extra: Vec<String>,
-    content_hash: Vec<String>,
+    content_hash: Vec<&'a str>,
 }
 
-impl Columns {
-    fn of(vehicles: &[FeedVehicle]) -> Self {
+impl<'a> Columns<'a> {
+    fn of(vehicles: &'a [FeedVehicle]) -> Self {
         let mut c = Columns::default();
         let cents = |p: Option<rylie_domain::feed::Cents>| p.map(|p| p.as_i64());
         for v in vehicles {
-            c.vin.push(v.vin.clone());
-            c.stock_number.push(v.stock_number.clone());
+            c.vin.push(v.vin.as_deref());
+            c.stock_number.push(v.stock_number.as_deref());
             c.condition.push(v.condition.map(|c| c.as_str()));
             c.certified.push(v.certified);
-            c.make.push(v.make.clone());
-            c.model.push(v.model.clone());
+            c.make.push(v.make.as_str());
+            c.model.push(v.model.as_str());
             c.year.push(v.year);
-            c.trim.push(v.trim.clone());
-            c.body_style.push(v.body_style.clone());
-            c.exterior_color.push(v.exterior_color.clone());
-            c.interior_color.push(v.interior_color.clone());
+            c.trim.push(v.trim.as_deref());
+            c.body_style.push(v.body_style.as_deref());
+            c.exterior_color.push(v.exterior_color.as_deref());
+            c.interior_color.push(v.interior_color.as_deref());
             c.mileage.push(v.mileage);
-            c.engine.push(v.engine.clone());
-            c.transmission.push(v.transmission.clone());
-            c.drivetrain.push(v.drivetrain.clone());
-            c.fuel_type.push(v.fuel_type.clone());
-            c.fuel_economy.push(v.fuel_economy.clone());
+            c.engine.push(v.engine.as_deref());
+            c.transmission.push(v.transmission.as_deref());
+            c.drivetrain.push(v.drivetrain.as_deref());
+            c.fuel_type.push(v.fuel_type.as_deref());
+            c.fuel_economy.push(v.fuel_economy.as_deref());
             c.price.push(cents(v.price));
             c.msrp.push(cents(v.msrp));
             c.selling_price.push(cents(v.selling_price));
             c.internet_price.push(cents(v.internet_price));
             c.invoice_price.push(cents(v.invoice_price));
             c.features.push(json(&v.features));
-            c.description.push(v.description.clone());
+            c.description.push(v.description.as_deref());
             c.images.push(json(&v.images));
-            c.video_url.push(v.video_url.clone());
-            c.vdp_url.push(v.vdp_url.clone());
+            c.video_url.push(v.video_url.as_deref());
+            c.vdp_url.push(v.vdp_url.as_deref());
             c.in_stock_date.push(v.in_stock_date);
             c.status.push(v.status.as_str());
             c.extra.push(json(&v.extra));
-            c.content_hash.push(v.content_hash.clone());
+            c.content_hash.push(v.content_hash.as_str());
         }
         c
     }

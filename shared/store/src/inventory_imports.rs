@@ -160,12 +160,7 @@ pub async fn create(
 }
 
 pub async fn get(tx: &Transaction<'_>, dealership: DealershipId, id: i64) -> Result<Option<Import>, StoreError> {
-    let sql = format!("SELECT {COLUMNS} FROM inventory_imports WHERE dealership_id = $1 AND id = $2");
-    let rows = tx
-        .query_typed(&sql, &[(&dealership.0, Type::INT8), (&id, Type::INT8)])
-        .await
-        .map_err(StoreError::query("reading an inventory import"))?;
-    Ok(rows.first().map(from_row))
+    fetch(tx, dealership, id, "").await
 }
 
 /// The import row, locked until the transaction ends: the job and a confirmation never work
@@ -175,11 +170,20 @@ pub async fn get_for_update(
     dealership: DealershipId,
     id: i64,
 ) -> Result<Option<Import>, StoreError> {
-    let sql = format!("SELECT {COLUMNS} FROM inventory_imports WHERE dealership_id = $1 AND id = $2 FOR UPDATE");
+    fetch(tx, dealership, id, "FOR UPDATE").await
+}
+
+async fn fetch(
+    tx: &Transaction<'_>,
+    dealership: DealershipId,
+    id: i64,
+    locking: &str,
+) -> Result<Option<Import>, StoreError> {
+    let sql = format!("SELECT {COLUMNS} FROM inventory_imports WHERE dealership_id = $1 AND id = $2 {locking}");
     let rows = tx
         .query_typed(&sql, &[(&dealership.0, Type::INT8), (&id, Type::INT8)])
         .await
-        .map_err(StoreError::query("locking an inventory import"))?;
+        .map_err(StoreError::query("reading an inventory import"))?;
     Ok(rows.first().map(from_row))
 }
 

@@ -61,19 +61,17 @@ pub fn decode_event_key(raw: &str) -> String {
     while i < bytes.len() {
         match bytes[i] {
             b'+' => out.push(b' '),
-            b'%' if i + 2 < bytes.len() => {
-                match raw
-                    .get(i + 1..i + 3)
-                    .and_then(|hex| u8::from_str_radix(hex, 16).ok())
-                    .ok_or(())
-                {
-                    Ok(byte) => {
-                        out.push(byte);
-                        i += 2;
-                    }
-                    Err(_) => out.push(b'%'),
+            b'%' => match raw
+                .get(i + 1..i + 3)
+                .filter(|hex| hex.bytes().all(|b| b.is_ascii_hexdigit()))
+                .and_then(|hex| u8::from_str_radix(hex, 16).ok())
+            {
+                Some(byte) => {
+                    out.push(byte);
+                    i += 2;
                 }
-            }
+                None => out.push(b'%'),
+            },
             byte => out.push(byte),
         }
         i += 1;
@@ -158,5 +156,6 @@ mod tests {
     #[test]
     fn event_keys_are_form_decoded() {
         assert_eq!(decode_event_key("a+b%2Fc%zz.tsv"), "a b/c%zz.tsv");
+        assert_eq!(decode_event_key("%+5%2"), "% 5%2", "a sign is not a hex digit");
     }
 }

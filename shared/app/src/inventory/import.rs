@@ -50,24 +50,51 @@ impl Default for ApplyOptions {
     }
 }
 
-/// What a feed did (or, held or dry-run, would do). Stored as the import's `stats`.
+/// The rows of a feed as read: how many, which were rejected and which warned, with the first
+/// [`MAX_REPORTED_ISSUES`] of each kept. Shared by an import and a dry run.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct RowTally {
+    pub rows: u64,
+    pub rejected: u64,
+    pub warnings: u64,
+    pub rejections: Vec<RowIssue>,
+    pub warning_details: Vec<RowIssue>,
+}
+
+impl RowTally {
+    /// Counts one row; returns its vehicle when it has one.
+    fn count(&mut self, outcome: RowOutcome) -> Option<FeedVehicle> {
+        self.rows += 1;
+        match outcome {
+            RowOutcome::Vehicle { vehicle, warnings } => {
+                self.warnings += warnings.len() as u64;
+                keep(&mut self.warning_details, warnings);
+                Some(*vehicle)
+            }
+            RowOutcome::Rejected { issues } => {
+                self.rejected += 1;
+                keep(&mut self.rejections, issues);
+                None
+            }
+        }
+    }
+}
+
+/// What a feed did (or, held, would do). Stored as the import's `stats`.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct ImportStats {
-    pub rows: u64,
+    #[serde(flatten)]
+    pub tally: RowTally,
     pub added: u64,
     pub updated: u64,
     pub unchanged: u64,
     pub reactivated: u64,
     pub deactivated: u64,
-    pub rejected: u64,
-    pub warnings: u64,
     /// Rows naming a vehicle an earlier row already named; the last row wins.
     pub duplicates: u64,
     pub active_before: u64,
     pub format: Option<FeedFormat>,
     pub mapping: Option<ColumnMapping>,
-    pub rejections: Vec<RowIssue>,
-    pub warning_details: Vec<RowIssue>,
     pub duration_ms: u64,
     pub rows_per_second: u64,
 }
@@ -193,21 +220,7 @@ pub async fn apply_feed<R: Read + Send + 'static>(
             }
             Parsed::Interrupted(reason) => return Err(ImportError::Interrupted(reason)),
             Parsed::Batch(outcomes) => {
-                let mut vehicles = Vec::with_capacity(outcomes.len());
-                for outcome in outcomes {
-                    stats.rows += 1;
-                    match outcome {
-                        RowOutcome::Vehicle { vehicle, warnings } => {
-                            stats.warnings += warnings.len() as u64;
-                            keep(&mut stats.warning_details, warnings);
-                            vehicles.push(*vehicle);
-                        }
-                        RowOutcome::Rejected { issues } => {
-                            stats.rejected += 1;
-                            keep(&mut stats.rejections, issues);
-                        }
-                    }
-                }
+                let vehicles = outcomes.into_iter().filter_map(|o| stats.tally.count(o)).collect();
                 let vehicles = last_row_per_vehicle(vehicles, &mut stats);
                 let (counts, ids) = inventory::upsert_batch(tx, dealership, import_id, &vehicles).await?;
                 seen.extend(ids);
@@ -239,7 +252,7 @@ pub async fn apply_feed<R: Read + Send + 'static>(
     }
     let elapsed = started.elapsed();
     stats.duration_ms = elapsed.as_millis() as u64;
-    stats.rows_per_second = (stats.rows as f64 / elapsed.as_secs_f64().max(1e-6)) as u64;
+    stats.rows_per_second = (stats.tally.rows as f64 / elapsed.as_secs_f64().max(1e-6)) as u64;
     Ok((applied, stats))
 }
 
@@ -249,45 +262,33 @@ pub async fn apply_feed<R: Read + Send + 'static>(
 pub struct FeedPreview {
     pub format: FeedFormat,
     pub mapping: ColumnMapping,
-    pub rows: u64,
+    #[serde(flatten)]
+    pub tally: RowTally,
     pub vehicles: u64,
-    pub rejected: u64,
-    pub warnings: u64,
-    pub rejections: Vec<RowIssue>,
-    pub warning_details: Vec<RowIssue>,
     pub first_vehicles: Vec<FeedVehicle>,
 }
 
-/// Reads the whole feed without writing anything.
-pub fn preview_feed<R: Read>(input: R, first: usize) -> Result<FeedPreview, FeedError> {
-    let reader = FeedReader::new(input)?;
+/// Reads the whole feed without writing anything. A file that cannot be read to its end is an
+/// error, as it is for an import.
+pub fn preview_feed<R: Read>(input: R, first: usize) -> Result<FeedPreview, ImportError> {
+    let mut reader = FeedReader::new(input)?;
     let mut preview = FeedPreview {
         format: reader.format().clone(),
         mapping: reader.mapping().clone(),
-        rows: 0,
+        tally: RowTally::default(),
         vehicles: 0,
-        rejected: 0,
-        warnings: 0,
-        rejections: Vec::new(),
-        warning_details: Vec::new(),
         first_vehicles: Vec::new(),
     };
-    for outcome in reader {
-        preview.rows += 1;
-        match outcome {
-            RowOutcome::Vehicle { vehicle, warnings } => {
-                preview.vehicles += 1;
-                preview.warnings += warnings.len() as u64;
-                keep(&mut preview.warning_details, warnings);
-                if preview.first_vehicles.len() < first {
-                    preview.first_vehicles.push(*vehicle);
-                }
-            }
-            RowOutcome::Rejected { issues } => {
-                preview.rejected += 1;
-                keep(&mut preview.rejections, issues);
+    for outcome in reader.by_ref() {
+        if let Some(vehicle) = preview.tally.count(outcome) {
+            preview.vehicles += 1;
+            if preview.first_vehicles.len() < first {
+                preview.first_vehicles.push(vehicle);
             }
         }
     }
-    Ok(preview)
+    match reader.error() {
+        Some(error) => Err(ImportError::Interrupted(error.to_string())),
+        None => Ok(preview),
+    }
 }

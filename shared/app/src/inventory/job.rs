@@ -158,9 +158,8 @@ pub async fn run(state: &State, dealership: DealershipId, import_id: i64) -> Res
             .map_err(StoreError::query("claiming an inventory import"))?;
         import
     };
-    let Some(key) = import.s3_key.as_deref() else {
-        let reason = "the import has no stored file";
-        return finish(
+    let failed = async |reason: &str| {
+        finish(
             state,
             dealership,
             import_id,
@@ -169,7 +168,10 @@ pub async fn run(state: &State, dealership: DealershipId, import_id: i64) -> Res
             Some(reason),
             None,
         )
-        .await;
+        .await
+    };
+    let Some(key) = import.s3_key.as_deref() else {
+        return failed("the import has no stored file").await;
     };
 
     let temp_dir = state.config.local_data_dir.join("tmp");
@@ -182,17 +184,7 @@ pub async fn run(state: &State, dealership: DealershipId, import_id: i64) -> Res
     match state.files.download_to_file(key, &temp).await {
         Ok(_) => {}
         Err(CloudError::BlobNotFound { .. }) => {
-            let reason = format!("the stored file {key} is missing");
-            return finish(
-                state,
-                dealership,
-                import_id,
-                Outcome::Failed,
-                &json!({}),
-                Some(&reason),
-                None,
-            )
-            .await;
+            return failed(&format!("the stored file {key} is missing")).await;
         }
         Err(error) => return Err(error.into()),
     }
@@ -266,10 +258,17 @@ pub async fn apply_local_file(
         }
         Err(ImportError::Store(error)) => return Err(error.into()),
     };
+    let event = json!({ "import_id": import.id, "stats": {
+        "added": stats.added,
+        "updated": stats.updated,
+        "unchanged": stats.unchanged,
+        "reactivated": stats.reactivated,
+        "deactivated": stats.deactivated,
+        "rejected": stats.tally.rejected,
+    }});
     let stats = serde_json::to_value(&stats).unwrap_or_default();
     if outcome == Outcome::Completed {
         // The event is written with the change: it exists exactly when the change does.
-        let event = json!({ "import_id": import.id, "stats": event_summary(&stats) });
         events::emit(&tx, dealership, "inventory.updated", &event).await?;
         let completed =
             inventory_imports::finish(&tx, dealership, import.id, outcome, &stats, None, Some(&digest)).await?;
@@ -293,17 +292,4 @@ pub async fn apply_local_file(
         Some(&digest),
     )
     .await
-}
-
-/// The counts of an import's statistics, for the `inventory.updated` event.
-fn event_summary(stats: &serde_json::Value) -> serde_json::Value {
-    let pick = |name: &str| stats.get(name).cloned().unwrap_or_default();
-    json!({
-        "added": pick("added"),
-        "updated": pick("updated"),
-        "unchanged": pick("unchanged"),
-        "reactivated": pick("reactivated"),
-        "deactivated": pick("deactivated"),
-        "rejected": pick("rejected"),
-    })
 }

@@ -76,6 +76,18 @@ fn full_feed_param(raw: Option<&str>) -> Result<bool, ApiError> {
     }
 }
 
+/// The path's dealership, once the gate has passed it (it exists and is active): checked before
+/// anything is stored or signed.
+async fn open_dealership(ctx: &Ctx<'_>) -> Result<rylie_domain::DealershipId, ApiError> {
+    let mut client = ctx.state.db.client().await?;
+    ctx.tenant(&mut client)
+        .await?
+        .commit()
+        .await
+        .map_err(StoreError::query("checking the dealership"))?;
+    ctx.dealership()
+}
+
 pub async fn create(ctx: Ctx<'_>, request: Request) -> Result<Response<Body>, ApiError> {
     let is_json = request
         .headers()
@@ -111,16 +123,7 @@ async fn upload(ctx: Ctx<'_>, request: Request) -> Result<Response<Body>, ApiErr
             ),
         ));
     }
-    let dealership = ctx.dealership()?;
-    // The gate (dealership exists and is active) before anything is stored.
-    {
-        let mut client = ctx.state.db.client().await?;
-        ctx.tenant(&mut client)
-            .await?
-            .commit()
-            .await
-            .map_err(StoreError::query("checking the dealership"))?;
-    }
+    let dealership = open_dealership(&ctx).await?;
     let key = format!(
         "inventory/{}/{}/{file_name}",
         dealership.0,
@@ -174,15 +177,7 @@ async fn upload_url(ctx: Ctx<'_>, request: Request) -> Result<Response<Body>, Ap
     let file_name = fields.string("file_name", true, 1, 200);
     let full_feed = fields.boolean("full_feed").unwrap_or(true);
     fields.finish()?;
-    let dealership = ctx.dealership()?;
-    {
-        let mut client = ctx.state.db.client().await?;
-        ctx.tenant(&mut client)
-            .await?
-            .commit()
-            .await
-            .map_err(StoreError::query("checking the dealership"))?;
-    }
+    let dealership = open_dealership(&ctx).await?;
     let key = incoming_key(dealership, full_feed, &clean_file_name(file_name.as_deref()));
     let upload = ctx
         .state
