@@ -70,6 +70,12 @@ done
 step "Deploying stack $stack"
 sam deploy --config-env "$env"
 
+# SES receives with one active rule set per account and region; CloudFormation cannot
+# activate one, so this does (idempotent).
+step "Activating the SES receipt rule set rylie-$env-inbound"
+aws ses set-active-receipt-rule-set --rule-set-name "rylie-$env-inbound" \
+  || fail "could not activate the SES receipt rule set rylie-$env-inbound (is SES receiving available in this region?)"
+
 # ---------------------------------------------------------------- 3. migrate
 # AWS_MAX_ATTEMPTS=1: the SAM CLI's Lambda client gives up reading after 60 s and would
 # otherwise invoke the migration again. A migration that runs longer keeps running in

@@ -62,6 +62,21 @@ pub enum Bench {
         rows: u64,
         file: PathBuf,
     },
+    /// ADF lead parsing, ours (streaming) beside the naive DOM-then-walk way, on typical
+    /// provider leads, one thread. No database.
+    Adf {
+        #[arg(long, default_value = "50000")]
+        iterations: usize,
+    },
+    /// Inbound mail end to end: an SES event → the raw mail read from S3 (AWS_ENDPOINT_URL:
+    /// moto locally) → MIME and ADF parsed → the lead, customer and conversation committed.
+    Mail {
+        /// A migrated database (the owner's URL); the bench adds a `bench-mail` dealership.
+        #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
+        database_url: String,
+        #[arg(long, default_value = "500")]
+        mails: usize,
+    },
     /// Round trip of a one-row query three ways: named statement prepared per query
     /// (`Client::query` with SQL text), a statement prepared once and reused, and the unnamed
     /// statement (`query_typed`). See rylie-store's docs for why this matters behind RDS Proxy.
@@ -84,6 +99,8 @@ pub async fn run(bench: Bench) -> Result<(), BoxError> {
             database_url,
             iterations,
         } => api(&database_url, iterations).await,
+        Bench::Adf { iterations } => crate::bench_adf::run(iterations).map_err(Into::into),
+        Bench::Mail { database_url, mails } => crate::bench_mail::run(&database_url, mails).await,
         Bench::Feed { rows, file } => {
             let bytes = crate::bench_inventory::write_feed(&file, (0..rows).map(|i| (i, 0)))?;
             println!("{rows} rows, {bytes} bytes: {}", file.display());

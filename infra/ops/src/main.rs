@@ -2,8 +2,11 @@
 //! output is JSON on stdout, progress and problems go to stderr.
 
 mod bench;
+mod bench_adf;
 mod bench_inventory;
+mod bench_mail;
 mod import_cli;
+mod inbound_cli;
 mod seed;
 
 use std::{path::PathBuf, process::ExitCode, time::Duration};
@@ -73,9 +76,30 @@ enum Command {
         #[arg(long, default_value = "5")]
         show: usize,
     },
+    /// Parse a raw mail (.eml) or a bare ADF document (`-`: stdin) and print its leads as a
+    /// JSON array, one object per prospect. Exits non-zero, with the reason on stderr, when
+    /// there is no usable lead.
+    ParseAdf {
+        /// The file, or `-` for stdin.
+        file: String,
+    },
+    /// Inbound mail.
+    #[command(subcommand)]
+    Inbound(Inbound),
     /// Measure the platform's speed; prints figures.
     #[command(subcommand)]
     Bench(bench::Bench),
+}
+
+#[derive(Debug, Subcommand)]
+enum Inbound {
+    /// Process a recorded mail again (after a fix, or after it failed), with this
+    /// environment's configuration (DATABASE_URL or DATABASE_SECRET_ARN, FILES_BUCKET, the
+    /// queue URLs). Idempotent: leads and imports already created are not created again.
+    Reprocess {
+        /// The mail's id (`inbound_emails.id`, as listed by GET .../inbound-emails).
+        id: i64,
+    },
 }
 
 #[tokio::main]
@@ -136,6 +160,16 @@ async fn run(cli: Cli) -> Result<(), rylie_app::BoxError> {
             }
             let import = import_cli::run(&database_url, dealership, &file, !partial, confirm).await?;
             println!("{}", serde_json::to_string_pretty(&import)?);
+            Ok(())
+        }
+        Command::ParseAdf { file } => {
+            let leads = inbound_cli::parse_adf(&file)?;
+            println!("{}", serde_json::to_string_pretty(&leads)?);
+            Ok(())
+        }
+        Command::Inbound(Inbound::Reprocess { id }) => {
+            let email = inbound_cli::reprocess(id).await?;
+            println!("{}", serde_json::to_string_pretty(&email)?);
             Ok(())
         }
         Command::Bench(bench) => bench::run(bench).await,

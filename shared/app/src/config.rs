@@ -93,6 +93,15 @@ pub struct Config {
     /// `INVENTORY_IMPORT_QUEUE_URL`: the SQS queue of the job-inventory-import worker; none:
     /// imports run in-process, in the request that submitted them.
     pub inventory_import_queue_url: Option<String>,
+    /// `EMAIL_QUEUE_URL`: the SQS queue of the job-email worker (first contact for new leads);
+    /// none: the work is recorded as not queued and picked up when mail is reprocessed.
+    pub email_queue_url: Option<String>,
+    /// `INBOUND_MAIL_DOMAIN`: the domain of the `leads+<alias>@` addresses; none: the alias is
+    /// read from a `leads+<alias>` recipient on any domain.
+    pub inbound_mail_domain: Option<String>,
+    /// `INBOUND_MAIL_PREFIX`: where the SES receipt rule stores raw mail in `FILES_BUCKET`
+    /// (default `mail/inbound/`); the object key is the prefix and the SES message id.
+    pub inbound_mail_prefix: String,
     /// `LOCAL_DATA_DIR`: where the embedded stand-ins keep files (default `.rylie`), and where
     /// workers put temporary downloads (`/tmp` in Lambda).
     pub local_data_dir: std::path::PathBuf,
@@ -187,6 +196,9 @@ impl Config {
         Ok(Self {
             files_bucket: get("FILES_BUCKET"),
             inventory_import_queue_url: get("INVENTORY_IMPORT_QUEUE_URL"),
+            email_queue_url: get("EMAIL_QUEUE_URL"),
+            inbound_mail_domain: get("INBOUND_MAIL_DOMAIN").map(|domain| domain.to_lowercase()),
+            inbound_mail_prefix: get("INBOUND_MAIL_PREFIX").unwrap_or_else(|| "mail/inbound/".to_owned()),
             local_data_dir,
             function,
             environment,

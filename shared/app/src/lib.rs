@@ -9,6 +9,7 @@ pub mod config;
 pub mod http;
 pub mod inventory;
 pub mod jobs;
+pub mod mail;
 pub mod migrate;
 pub mod routes;
 pub mod state;

@@ -53,7 +53,8 @@ impl State {
             || matches!(config.token_keys, Some(KeysSource::Secret(_)))
             || config.rate_limit_table.is_some()
             || config.files_bucket.is_some()
-            || config.inventory_import_queue_url.is_some();
+            || config.inventory_import_queue_url.is_some()
+            || config.email_queue_url.is_some();
         let aws = if needs_aws {
             Some(rylie_cloud::load_aws_config().await)
         } else {
@@ -85,8 +86,9 @@ impl State {
             config.files_bucket.clone(),
             config.local_data_dir.join("files"),
         );
-        let sqs = match (&aws, &config.inventory_import_queue_url) {
-            (Some(aws), Some(_)) => Some(Sqs::new(aws)),
+        let queues = config.inventory_import_queue_url.is_some() || config.email_queue_url.is_some();
+        let sqs = match &aws {
+            Some(aws) if queues => Some(Sqs::new(aws)),
             _ => None,
         };
         let state = Self {

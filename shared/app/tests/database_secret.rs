@@ -42,6 +42,9 @@ async fn init_reads_an_rds_format_secret_and_reaches_the_database_through_the_ho
         rate_limit_table: None,
         files_bucket: None,
         inventory_import_queue_url: None,
+        email_queue_url: None,
+        inbound_mail_domain: None,
+        inbound_mail_prefix: "mail/inbound/".into(),
         local_data_dir: std::env::temp_dir().join(unique_name("rylie-test-data")),
     };
     let state = State::init(config).await.unwrap();
@@ -69,6 +72,9 @@ async fn a_missing_secret_fails_init_naming_the_secret() {
         rate_limit_table: None,
         files_bucket: None,
         inventory_import_queue_url: None,
+        email_queue_url: None,
+        inbound_mail_domain: None,
+        inbound_mail_prefix: "mail/inbound/".into(),
         local_data_dir: std::env::temp_dir().join(unique_name("rylie-test-data")),
     };
     let error = State::init(config).await.unwrap_err().to_string();

@@ -159,6 +159,64 @@ impl BlobStore {
         }
     }
 
+    /// The whole object `key` in memory, refused with [`CloudError::BlobTooLarge`] when it
+    /// has more than `limit` bytes (checked before reading, and again while reading, so a
+    /// wrong length header cannot make it read more).
+    pub async fn read(&self, key: &str, limit: u64) -> Result<Vec<u8>, CloudError> {
+        check_key(key)?;
+        let too_large = |location: &str, size: u64| CloudError::BlobTooLarge {
+            location: location.to_owned(),
+            key: key.to_owned(),
+            size,
+            limit,
+        };
+        match self {
+            BlobStore::S3 { client, bucket } => {
+                let output = client.get_object().bucket(bucket).key(key).send().await.map_err(|e| {
+                    if e.as_service_error().is_some_and(|e| e.is_no_such_key()) {
+                        not_found("s3 get", bucket, key)
+                    } else {
+                        blob_error("s3 get", bucket, key, describe_sdk_error(&e))
+                    }
+                })?;
+                let size = output.content_length().and_then(|length| u64::try_from(length).ok());
+                if let Some(size) = size.filter(|size| *size > limit) {
+                    return Err(too_large(bucket, size));
+                }
+                let mut body = output.body;
+                let mut bytes = Vec::with_capacity(size.unwrap_or(0) as usize);
+                while let Some(chunk) = body.try_next().await.map_err(|e| {
+                    blob_error(
+                        "s3 get",
+                        bucket,
+                        key,
+                        format!("reading the body after {} bytes: {}", bytes.len(), error_chain(&e)),
+                    )
+                })? {
+                    bytes.extend_from_slice(&chunk);
+                    if bytes.len() as u64 > limit {
+                        return Err(too_large(bucket, bytes.len() as u64));
+                    }
+                }
+                Ok(bytes)
+            }
+            BlobStore::Local { dir } => {
+                let location = dir.display().to_string();
+                match tokio::fs::metadata(dir.join(key)).await {
+                    Ok(metadata) if metadata.is_file() && metadata.len() > limit => {
+                        Err(too_large(&location, metadata.len()))
+                    }
+                    Ok(metadata) if metadata.is_file() => tokio::fs::read(dir.join(key))
+                        .await
+                        .map_err(|e| local_error("local get", dir, key, e.to_string())),
+                    Ok(_) => Err(not_found("local get", &location, key)),
+                    Err(e) if e.kind() == ErrorKind::NotFound => Err(not_found("local get", &location, key)),
+                    Err(e) => Err(local_error("local get", dir, key, e.to_string())),
+                }
+            }
+        }
+    }
+
     /// The object's size in bytes, or `None` when there is no object under `key`.
     pub async fn size(&self, key: &str) -> Result<Option<u64>, CloudError> {
         check_key(key)?;

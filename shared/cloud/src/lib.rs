@@ -48,6 +48,15 @@ pub enum CloudError {
         key: String,
     },
 
+    /// The object is larger than the reader accepts; permanent, like a missing object.
+    #[error("{location}/{key} has {size} bytes, more than the {limit} accepted")]
+    BlobTooLarge {
+        location: String,
+        key: String,
+        size: u64,
+        limit: u64,
+    },
+
     /// The key was refused before any I/O (see [`blob`] for the rules).
     #[error("invalid blob key {key:?}: {reason}")]
     InvalidBlobKey { key: String, reason: &'static str },
@@ -63,6 +72,20 @@ pub enum CloudError {
     /// A job message body is not a valid envelope; `message` says which part is wrong.
     #[error("invalid job message: {message}")]
     InvalidJobMessage { message: String },
+}
+
+impl CloudError {
+    /// True when trying again later can succeed: the service failed or was unreachable. A
+    /// missing or oversized object, a refused key or a malformed message stays what it is.
+    pub fn is_transient(&self) -> bool {
+        !matches!(
+            self,
+            CloudError::BlobNotFound { .. }
+                | CloudError::BlobTooLarge { .. }
+                | CloudError::InvalidBlobKey { .. }
+                | CloudError::InvalidJobMessage { .. }
+        )
+    }
 }
 
 /// The service's error code and message (`NoSuchBucket: The specified bucket does not exist`)

@@ -5,9 +5,11 @@
 //! code past the edge never re-checks them.
 
 pub mod access;
+pub mod adf;
 pub mod api_key;
 pub mod dealership;
 pub mod feed;
+pub mod mail;
 pub mod prompt;
 pub mod vin;
 

@@ -59,10 +59,17 @@ pub struct DealershipFields {
     pub region: Option<String>,
     pub postal_code: Option<String>,
     pub country: String,
+    /// Senders whose TSV/CSV attachments are imported as inventory (lower-case).
+    pub inventory_sender_emails: Vec<String>,
+    /// The dealership's own addresses that deliver to our inbound mail (lower-case).
+    pub inbound_email_addresses: Vec<String>,
+    /// What a new lead gets first: `assistant`, `template` or `none`.
+    pub first_contact: String,
 }
 
 const COLUMNS: &str = "id, active, created_at, updated_at, name, subdomain, contact_email, contact_phone, handover_email, \
-                       inbound_email_alias, allowed_origins, timezone, website, street, city, region, postal_code, country";
+                       inbound_email_alias, allowed_origins, timezone, website, street, city, region, postal_code, country, \
+                       inventory_sender_emails, inbound_email_addresses, first_contact";
 
 fn from_row(row: &tokio_postgres::Row) -> Dealership {
     Dealership {
@@ -85,6 +92,9 @@ fn from_row(row: &tokio_postgres::Row) -> Dealership {
             region: row.get(15),
             postal_code: row.get(16),
             country: row.get(17),
+            inventory_sender_emails: row.get(18),
+            inbound_email_addresses: row.get(19),
+            first_contact: row.get(20),
         },
     }
 }
@@ -101,7 +111,7 @@ pub async fn is_time_zone(tx: &Transaction<'_>, name: &str) -> Result<bool, Stor
     Ok(rows[0].get(0))
 }
 
-fn field_params(f: &DealershipFields) -> [(&(dyn tokio_postgres::types::ToSql + Sync), Type); 14] {
+fn field_params(f: &DealershipFields) -> [(&(dyn tokio_postgres::types::ToSql + Sync), Type); 17] {
     [
         (&f.name, Type::TEXT),
         (&f.subdomain, Type::TEXT),
@@ -117,6 +127,9 @@ fn field_params(f: &DealershipFields) -> [(&(dyn tokio_postgres::types::ToSql + 
         (&f.region, Type::TEXT),
         (&f.postal_code, Type::TEXT),
         (&f.country, Type::TEXT),
+        (&f.inventory_sender_emails, Type::TEXT_ARRAY),
+        (&f.inbound_email_addresses, Type::TEXT_ARRAY),
+        (&f.first_contact, Type::TEXT),
     ]
 }
 
@@ -126,8 +139,9 @@ pub async fn create(tx: &Transaction<'_>, fields: &DealershipFields) -> Result<D
         .query_typed(
             &format!(
                 "INSERT INTO dealerships (name, subdomain, contact_email, contact_phone, handover_email,
-                     inbound_email_alias, allowed_origins, timezone, website, street, city, region, postal_code, country)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING {COLUMNS}"
+                     inbound_email_alias, allowed_origins, timezone, website, street, city, region, postal_code, country,
+                     inventory_sender_emails, inbound_email_addresses, first_contact)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) RETURNING {COLUMNS}"
             ),
             &field_params(fields),
         )
@@ -158,7 +172,7 @@ pub async fn list(tx: &Transaction<'_>, page: &crate::page::Page) -> Result<(Vec
         )
         .await
         .map_err(StoreError::query("listing dealerships"))?;
-    let total = rows.first().map(|row| row.get(18)).unwrap_or(0);
+    let total = rows.first().map(|row| row.get(21)).unwrap_or(0);
     Ok((rows.iter().map(from_row).collect(), total))
 }
 
@@ -174,8 +188,9 @@ pub async fn update(
             &format!(
                 "UPDATE dealerships SET name = $1, subdomain = $2, contact_email = $3, contact_phone = $4,
                      handover_email = $5, inbound_email_alias = $6, allowed_origins = $7, timezone = $8, website = $9,
-                     street = $10, city = $11, region = $12, postal_code = $13, country = $14
-                 WHERE id = $15 RETURNING {COLUMNS}"
+                     street = $10, city = $11, region = $12, postal_code = $13, country = $14,
+                     inventory_sender_emails = $15, inbound_email_addresses = $16, first_contact = $17
+                 WHERE id = $18 RETURNING {COLUMNS}"
             ),
             &params,
         )

@@ -25,12 +25,16 @@
 pub mod audit;
 pub mod auth;
 pub mod connect;
+pub mod conversations;
+pub mod customers;
 mod db;
 pub mod dealerships;
 pub mod events;
 pub mod health;
+pub mod inbound_emails;
 pub mod inventory;
 pub mod inventory_imports;
+pub mod leads;
 pub mod migrate;
 pub mod page;
 pub mod personas;

@@ -234,3 +234,35 @@ pub async fn get_by_vin(
         .map_err(StoreError::query("reading a vehicle"))?;
     Ok(rows.first().map(from_row))
 }
+
+/// The id of the dealership's vehicle in stock (active) with this VIN, else with this stock
+/// number: what a lead's "vehicle of interest" is linked to.
+pub async fn find_in_stock(
+    tx: &Transaction<'_>,
+    dealership: DealershipId,
+    vin: Option<&str>,
+    stock_number: Option<&str>,
+) -> Result<Option<i64>, StoreError> {
+    // Two probes, each on its own index, rather than one OR that no index serves.
+    for (sql, key) in [
+        (
+            "SELECT id FROM vehicles WHERE vin = upper($2) AND dealership_id = $1 AND is_active",
+            vin,
+        ),
+        (
+            "SELECT id FROM vehicles WHERE stock_number = $2 AND dealership_id = $1 AND is_active \
+             ORDER BY id DESC LIMIT 1",
+            stock_number,
+        ),
+    ] {
+        let Some(key) = key else { continue };
+        let rows = tx
+            .query_typed(sql, &[(&dealership.0, Type::INT8), (&key, Type::TEXT)])
+            .await
+            .map_err(StoreError::query("finding a vehicle in stock"))?;
+        if let Some(row) = rows.first() {
+            return Ok(Some(row.get(0)));
+        }
+    }
+    Ok(None)
+}

@@ -99,19 +99,37 @@ impl Fields {
     /// An e-mail address, lower-cased: one `@`, no spaces, a dot in the domain.
     pub fn email(&mut self, field: &str, required: bool) -> Option<String> {
         let value = self.string(field, required, 3, 254)?.to_lowercase();
-        let valid = match value.split_once('@') {
-            Some((local, domain)) => {
-                !local.is_empty()
-                    && domain.contains('.')
-                    && !domain.contains('@')
-                    && !value.contains(char::is_whitespace)
-            }
-            None => false,
-        };
-        if valid {
+        if is_email(&value) {
             Some(value)
         } else {
             self.error(field, "INVALID_FORMAT", "must be an e-mail address");
+            None
+        }
+    }
+
+    /// A list of at most `max_items` e-mail addresses, lower-cased.
+    pub fn emails(&mut self, field: &str, max_items: usize) -> Option<Vec<String>> {
+        let values: Vec<String> = self
+            .strings(field, max_items, 254)?
+            .into_iter()
+            .map(|value| value.to_lowercase())
+            .collect();
+        match values.iter().find(|value| !is_email(value)) {
+            Some(bad) => {
+                self.error(field, "INVALID_FORMAT", format!("{bad:?} is not an e-mail address"));
+                None
+            }
+            None => Some(values),
+        }
+    }
+
+    /// One of `allowed`, as given.
+    pub fn one_of(&mut self, field: &str, allowed: &[&str]) -> Option<String> {
+        let value = self.string(field, false, 1, 64)?;
+        if allowed.contains(&value.as_str()) {
+            Some(value)
+        } else {
+            self.error(field, "INVALID_VALUE", format!("must be one of {}", allowed.join(", ")));
             None
         }
     }
@@ -286,4 +304,14 @@ pub fn path_id(request: &Request, name: &str) -> Result<i64, ApiError> {
         .and_then(|raw| raw.parse::<i64>().ok())
         .filter(|id| *id > 0)
         .ok_or_else(|| ApiError::not_found(format!("no such {}", name.trim_end_matches("_id"))))
+}
+
+/// One `@`, a non-empty local part, a dot in the domain, no spaces.
+fn is_email(value: &str) -> bool {
+    match value.split_once('@') {
+        Some((local, domain)) => {
+            !local.is_empty() && domain.contains('.') && !domain.contains('@') && !value.contains(char::is_whitespace)
+        }
+        None => false,
+    }
 }

@@ -26,6 +26,28 @@ pub fn incoming_key(dealership: DealershipId, full_feed: bool, file_name: &str) 
     format!("{INCOMING}{}/{kind}/{random}/{file_name}", dealership.0)
 }
 
+/// A file name safe to use in a storage key: its last path segment, letters, digits, `.-_`.
+pub fn clean_file_name(raw: Option<&str>) -> String {
+    let name = raw.unwrap_or("").rsplit(['/', '\\']).next().unwrap_or("");
+    let cleaned: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || ".-_".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .take(100)
+        .collect();
+    let cleaned = cleaned.trim_start_matches('.');
+    if cleaned.is_empty() {
+        "feed.tsv".to_owned()
+    } else {
+        cleaned.to_owned()
+    }
+}
+
 /// The dealership, full-feed flag and file name a key under `inventory/incoming/` encodes.
 pub fn parse_incoming_key(key: &str) -> Result<(DealershipId, bool, String), String> {
     let rest = key

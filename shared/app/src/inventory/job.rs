@@ -44,8 +44,8 @@ impl JobError {
     pub fn is_transient(&self) -> bool {
         match self {
             JobError::Store(error) => error.is_unavailable(),
-            JobError::Cloud(CloudError::BlobNotFound { .. }) => false,
-            JobError::Cloud(_) | JobError::TempFile { .. } => true,
+            JobError::Cloud(error) => error.is_transient(),
+            JobError::TempFile { .. } => true,
             JobError::NoSuchImport(_) => false,
         }
     }

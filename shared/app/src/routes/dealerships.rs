@@ -65,6 +65,9 @@ fn read_fields(request: &Request, existing: Option<&Dealership>) -> Result<Deale
     let region = fields.string("region", false, 1, 100);
     let postal_code = fields.string("postal_code", false, 1, 20);
     let country = fields.string("country", false, 2, 2).map(|c| c.to_uppercase());
+    let inventory_senders = fields.emails("inventory_sender_emails", 20);
+    let inbound_addresses = fields.emails("inbound_email_addresses", 20);
+    let first_contact = fields.one_of("first_contact", &["assistant", "template", "none"]);
     fields.finish()?;
     let base = existing.map(|d| d.fields.clone());
     let keep = |new: Option<String>, old: Option<String>| new.or(old);
@@ -85,7 +88,14 @@ fn read_fields(request: &Request, existing: Option<&Dealership>) -> Result<Deale
         city: keep(city, base.as_ref().and_then(|b| b.city.clone())),
         region: keep(region, base.as_ref().and_then(|b| b.region.clone())),
         postal_code: keep(postal_code, base.as_ref().and_then(|b| b.postal_code.clone())),
-        country: keep(country, base.map(|b| b.country)).unwrap_or_else(|| "US".into()),
+        country: keep(country, base.as_ref().map(|b| b.country.clone())).unwrap_or_else(|| "US".into()),
+        inventory_sender_emails: inventory_senders
+            .or(base.as_ref().map(|b| b.inventory_sender_emails.clone()))
+            .unwrap_or_default(),
+        inbound_email_addresses: inbound_addresses
+            .or(base.as_ref().map(|b| b.inbound_email_addresses.clone()))
+            .unwrap_or_default(),
+        first_contact: keep(first_contact, base.map(|b| b.first_contact)).unwrap_or_else(|| "assistant".into()),
     })
 }
 

@@ -22,7 +22,10 @@ use serde_json::json;
 
 use crate::{
     http::{ApiError, Ctx, envelope, input},
-    inventory::{drop::incoming_key, job},
+    inventory::{
+        drop::{clean_file_name, incoming_key},
+        job,
+    },
 };
 
 /// The largest feed accepted in a request body; larger ones go through a pre-signed upload.
@@ -39,28 +42,6 @@ fn job_error(error: job::JobError) -> ApiError {
             tracing::error!(error = %other, "inventory import could not start");
             ApiError::unavailable("the import could not be started; try again")
         }
-    }
-}
-
-/// A file name safe to use in a storage key: its last path segment, letters, digits, `.-_`.
-fn clean_file_name(raw: Option<&str>) -> String {
-    let name = raw.unwrap_or("").rsplit(['/', '\\']).next().unwrap_or("");
-    let cleaned: String = name
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || ".-_".contains(c) {
-                c
-            } else {
-                '_'
-            }
-        })
-        .take(100)
-        .collect();
-    let cleaned = cleaned.trim_start_matches('.');
-    if cleaned.is_empty() {
-        "feed.tsv".to_owned()
-    } else {
-        cleaned.to_owned()
     }
 }
 

@@ -7,6 +7,7 @@ pub mod audit_logs;
 pub mod auth;
 pub mod cors;
 pub mod dealerships;
+pub mod inbound_emails;
 pub mod inventory_imports;
 pub mod openapi;
 pub mod personas;

@@ -1,0 +1,163 @@
+//! `leads`: the sales pipeline. A lead from mail is recorded once however often it arrives:
+//! a provider's lead id is unique per (dealership, provider), and a lead without an id is
+//! unique by the hash of its content. Recording one that is already there creates nothing and
+//! says which lead it is.
+
+use chrono::{DateTime, Utc};
+use rylie_domain::DealershipId;
+use tokio_postgres::{Transaction, types::Type};
+
+use crate::StoreError;
+
+/// A lead about to be recorded; the customer, conversation and vehicle are linked after.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewLead<'a> {
+    /// `email_adf`, `web`, `chat`, `sms`, `phone`, `api` or `manual`.
+    pub source: &'a str,
+    pub provider: Option<&'a str>,
+    pub adf_id: Option<&'a str>,
+    pub adf_id_source: Option<&'a str>,
+    pub request_date: Option<DateTime<Utc>>,
+    pub vehicle_of_interest: serde_json::Value,
+    pub trade_in: Option<serde_json::Value>,
+    pub timeframe: Option<serde_json::Value>,
+    pub customer_comments: Option<&'a str>,
+    pub content_hash: &'a str,
+    pub inbound_email_id: Option<i64>,
+    pub raw_s3_key: Option<&'a str>,
+    pub details: serde_json::Value,
+}
+
+/// What recording a lead did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Recorded {
+    New(i64),
+    /// The lead was recorded before; `first_contact_queued` says whether its first contact
+    /// was handed to its queue.
+    AlreadyThere {
+        id: i64,
+        first_contact_queued: bool,
+    },
+}
+
+/// Records a lead unless it is already there. Two deliveries of one lead recorded at the same
+/// time: the second waits on the unique index, then finds the first.
+pub async fn record(tx: &Transaction<'_>, dealership: DealershipId, new: &NewLead<'_>) -> Result<Recorded, StoreError> {
+    // The conflict target names the partial unique index that applies: the provider's id, or
+    // the content hash when there is no id.
+    let conflict = if new.adf_id.is_some() {
+        "(dealership_id, provider, adf_id) WHERE adf_id IS NOT NULL"
+    } else {
+        "(dealership_id, content_hash) WHERE adf_id IS NULL"
+    };
+    let sql = format!(
+        "INSERT INTO leads (dealership_id, source, provider, adf_id, adf_id_source, request_date, vehicle_of_interest,
+                            trade_in, timeframe, customer_comments, content_hash, inbound_email_id, raw_s3_key, details)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+         ON CONFLICT {conflict} DO NOTHING
+         RETURNING id"
+    );
+    let rows = tx
+        .query_typed(
+            &sql,
+            &[
+                (&dealership.0, Type::INT8),
+                (&new.source, Type::TEXT),
+                (&new.provider, Type::TEXT),
+                (&new.adf_id, Type::TEXT),
+                (&new.adf_id_source, Type::TEXT),
+                (&new.request_date, Type::TIMESTAMPTZ),
+                (&new.vehicle_of_interest, Type::JSONB),
+                (&new.trade_in, Type::JSONB),
+                (&new.timeframe, Type::JSONB),
+                (&new.customer_comments, Type::TEXT),
+                (&new.content_hash, Type::TEXT),
+                (&new.inbound_email_id, Type::INT8),
+                (&new.raw_s3_key, Type::TEXT),
+                (&new.details, Type::JSONB),
+            ],
+        )
+        .await
+        .map_err(StoreError::query("recording a lead"))?;
+    if let Some(row) = rows.first() {
+        return Ok(Recorded::New(row.get(0)));
+    }
+    let rows = tx
+        .query_typed(
+            "SELECT id, first_contact_queued_at IS NOT NULL FROM leads
+              WHERE dealership_id = $1
+                AND CASE WHEN $2::text IS NULL THEN adf_id IS NULL AND content_hash = $4
+                         ELSE adf_id = $2 AND provider IS NOT DISTINCT FROM $3 END",
+            &[
+                (&dealership.0, Type::INT8),
+                (&new.adf_id, Type::TEXT),
+                (&new.provider, Type::TEXT),
+                (&new.content_hash, Type::TEXT),
+            ],
+        )
+        .await
+        .map_err(StoreError::query("finding a lead recorded before"))?;
+    let row = rows
+        .first()
+        .ok_or_else(|| StoreError::Conflict("a lead conflicted with one that cannot be found".into()))?;
+    Ok(Recorded::AlreadyThere {
+        id: row.get(0),
+        first_contact_queued: row.get(1),
+    })
+}
+
+/// Links a new lead to its customer, conversation and the vehicle in stock it is about.
+pub async fn link(
+    tx: &Transaction<'_>,
+    dealership: DealershipId,
+    lead: i64,
+    customer: Option<i64>,
+    conversation: Option<i64>,
+    vehicle: Option<i64>,
+) -> Result<(), StoreError> {
+    tx.execute_typed(
+        "UPDATE leads SET customer_id = $3, conversation_id = $4, vehicle_id = $5 WHERE dealership_id = $1 AND id = $2",
+        &[
+            (&dealership.0, Type::INT8),
+            (&lead, Type::INT8),
+            (&customer, Type::INT8),
+            (&conversation, Type::INT8),
+            (&vehicle, Type::INT8),
+        ],
+    )
+    .await
+    .map_err(StoreError::query("linking a lead"))?;
+    Ok(())
+}
+
+/// Records that the lead's first contact is on its queue.
+pub async fn first_contact_queued(tx: &Transaction<'_>, dealership: DealershipId, lead: i64) -> Result<(), StoreError> {
+    tx.execute_typed(
+        "UPDATE leads SET first_contact_queued_at = now() WHERE dealership_id = $1 AND id = $2",
+        &[(&dealership.0, Type::INT8), (&lead, Type::INT8)],
+    )
+    .await
+    .map_err(StoreError::query("recording a lead's first contact as queued"))?;
+    Ok(())
+}
+
+/// A lead's customer and conversation, for the first-contact job message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LeadLinks {
+    pub customer_id: Option<i64>,
+    pub conversation_id: Option<i64>,
+}
+
+pub async fn links(tx: &Transaction<'_>, dealership: DealershipId, lead: i64) -> Result<Option<LeadLinks>, StoreError> {
+    let rows = tx
+        .query_typed(
+            "SELECT customer_id, conversation_id FROM leads WHERE dealership_id = $1 AND id = $2",
+            &[(&dealership.0, Type::INT8), (&lead, Type::INT8)],
+        )
+        .await
+        .map_err(StoreError::query("reading a lead"))?;
+    Ok(rows.first().map(|row| LeadLinks {
+        customer_id: row.get(0),
+        conversation_id: row.get(1),
+    }))
+}
