@@ -143,6 +143,37 @@ async fn staff_read_their_own_dealership_only_and_admins_update_it() {
         (bad.status, bad.body["error"]["details"][0]["field"].as_str()),
         (400, Some("timezone"))
     );
+    let mail = update(
+        world.admin_a,
+        json!({"inventory_sender_emails": ["Feeds@DMS.example"], "inbound_email_addresses": ["leads@alpha-motors.example"],
+               "first_contact": "template"}),
+    )
+    .await;
+    assert_eq!(mail.status, 200, "{}", mail.body);
+    assert_eq!(
+        mail.body["data"]["inventory_sender_emails"],
+        json!(["feeds@dms.example"])
+    );
+    assert_eq!(
+        mail.body["data"]["inbound_email_addresses"],
+        json!(["leads@alpha-motors.example"])
+    );
+    assert_eq!(mail.body["data"]["first_contact"], "template");
+    let bad = update(
+        world.admin_a,
+        json!({"inventory_sender_emails": ["not an address"], "first_contact": "pigeon"}),
+    )
+    .await;
+    let fields: Vec<&str> = bad.body["error"]["details"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|d| d["field"].as_str())
+        .collect();
+    assert_eq!(
+        (bad.status, fields),
+        (400, vec!["inventory_sender_emails", "first_contact"])
+    );
     assert_eq!(update(world.admin_a, json!({"subdomain": "renamed"})).await.status, 403);
     assert_eq!(
         update(world.manager_a, json!({"city": "Shelbyville"})).await.status,

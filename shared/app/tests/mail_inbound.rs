@@ -8,6 +8,7 @@ mod support;
 
 use rylie_app::{
     http::Access,
+    jobs,
     mail::{SesEvent, inbound},
     routes::inbound_emails,
 };
@@ -343,8 +344,18 @@ async fn one_broken_document_does_not_lose_the_good_one() {
 }
 
 #[tokio::test]
-async fn an_inventory_file_from_the_dealers_sender_is_imported_and_others_are_noted() {
-    let room = Mailroom::new().await;
+async fn an_inventory_file_from_the_dealers_sender_reaches_the_import_job_and_others_are_noted() {
+    let mut room = Mailroom::new().await;
+    let import_queue = room
+        .sqs
+        .create_queue()
+        .queue_name(unique_name("rylie-inventory-import"))
+        .send()
+        .await
+        .unwrap()
+        .queue_url
+        .unwrap();
+    room.world.state.config.inventory_import_queue_url = Some(import_queue.clone());
     let a = room.world.dealer_a;
     room.world
         .owner_sql(&format!(
@@ -357,7 +368,28 @@ async fn an_inventory_file_from_the_dealers_sender_is_imported_and_others_are_no
     let mail = room.mail(&id).await;
     assert_eq!(mail["status"], "processed", "{mail}");
     assert_eq!(mail["imports_created"], 1);
-    // No import queue here: the import ran in-process, through the same job.
+    room.redeliver(&id, to).await; // SES delivered it again: still one import
+
+    // The import is queued; the worker takes the message as the event source hands it over.
+    let received = room
+        .sqs
+        .receive_message()
+        .queue_url(&import_queue)
+        .max_number_of_messages(10)
+        .wait_time_seconds(1)
+        .send()
+        .await
+        .unwrap()
+        .messages
+        .unwrap_or_default();
+    assert_eq!(received.len(), 1, "one import message");
+    let mut event = jobs::SqsEvent::default();
+    let mut record = aws_lambda_events::sqs::SqsMessage::default();
+    record.message_id = received[0].message_id.clone();
+    record.body = received[0].body.clone();
+    event.records.push(record);
+    let response = jobs::inventory_import(&room.world.state, event).await;
+    assert!(response.batch_item_failures.is_empty());
     assert_eq!(
         room.count(&format!(
             "SELECT count(*) FROM vehicles WHERE dealership_id = {a} AND is_active"
@@ -366,7 +398,7 @@ async fn an_inventory_file_from_the_dealers_sender_is_imported_and_others_are_no
         1
     );
     assert_eq!(
-        room.count("SELECT count(*) FROM inventory_imports WHERE source = 'email' AND status = 'completed'")
+        room.count("SELECT count(*) FROM inventory_imports WHERE source = 'email' AND status = 'completed' AND inbound_email_id IS NOT NULL")
             .await,
         1
     );

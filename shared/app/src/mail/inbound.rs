@@ -92,17 +92,26 @@ async fn receive(state: &State, record: &SimpleEmailRecord) -> Result<(), MailEr
 /// Processes the recorded mail `id` (again): routes it, reads it, records its leads and
 /// imports, and writes the outcome on its row. Safe to repeat: what it creates is created once.
 pub async fn process(state: &State, id: i64) -> Result<InboundEmail, MailError> {
-    let email = {
+    // One transaction claims the attempt and routes the mail.
+    let mut notes = Vec::new();
+    let (email, routing) = {
         let mut client = state.db.client().await?;
         let tx = scope::begin(&mut client, Scope::Platform).await?;
         let email = inbound_emails::lock(&tx, id).await?.ok_or(MailError::NoSuchMail(id))?;
         inbound_emails::start_attempt(&tx, id).await?;
+        let routing = recipients::route(
+            &tx,
+            &email.rcpt_to,
+            state.config.inbound_mail_domain.as_deref(),
+            &mut notes,
+        )
+        .await?;
         tx.commit()
             .await
             .map_err(StoreError::query("starting to process an inbound mail"))?;
-        email
+        (email, routing)
     };
-    let outcome = work(state, &email).await?;
+    let outcome = work(state, &email, routing, notes).await?;
     if outcome.status == Status::Unroutable {
         tracing::error!(
             alert = true,
@@ -124,24 +133,13 @@ async fn finish(state: &State, id: i64, outcome: &Outcome) -> Result<InboundEmai
     Ok(email)
 }
 
-/// Everything between reading the row and writing its outcome.
-async fn work(state: &State, email: &InboundEmail) -> Result<Outcome, MailError> {
-    let mut notes = Vec::new();
-    let routing = {
-        let mut client = state.db.client().await?;
-        let tx = scope::begin(&mut client, Scope::Platform).await?;
-        let routing = recipients::route(
-            &tx,
-            &email.rcpt_to,
-            state.config.inbound_mail_domain.as_deref(),
-            &mut notes,
-        )
-        .await?;
-        tx.commit()
-            .await
-            .map_err(StoreError::query("routing an inbound mail"))?;
-        routing
-    };
+/// Everything between routing the mail and writing its outcome.
+async fn work(
+    state: &State,
+    email: &InboundEmail,
+    routing: Routing,
+    mut notes: Vec<String>,
+) -> Result<Outcome, MailError> {
     let ended = |dealership, status, error: String, notes| Outcome {
         dealership,
         status,
