@@ -137,13 +137,7 @@ impl BlobStore {
         check_key(key)?;
         match self {
             BlobStore::S3 { client, bucket } => {
-                let output = client.get_object().bucket(bucket).key(key).send().await.map_err(|e| {
-                    if e.as_service_error().is_some_and(|e| e.is_no_such_key()) {
-                        not_found("s3 get", bucket, key)
-                    } else {
-                        blob_error("s3 get", bucket, key, describe_sdk_error(&e))
-                    }
-                })?;
+                let output = get_object(client, bucket, key).await?;
                 let expected = output.content_length().and_then(|length| u64::try_from(length).ok());
                 let file = tokio::fs::File::create(path)
                     .await
@@ -172,13 +166,7 @@ impl BlobStore {
         };
         match self {
             BlobStore::S3 { client, bucket } => {
-                let output = client.get_object().bucket(bucket).key(key).send().await.map_err(|e| {
-                    if e.as_service_error().is_some_and(|e| e.is_no_such_key()) {
-                        not_found("s3 get", bucket, key)
-                    } else {
-                        blob_error("s3 get", bucket, key, describe_sdk_error(&e))
-                    }
-                })?;
+                let output = get_object(client, bucket, key).await?;
                 let size = output.content_length().and_then(|length| u64::try_from(length).ok());
                 if let Some(size) = size.filter(|size| *size > limit) {
                     return Err(too_large(bucket, size));
@@ -291,6 +279,22 @@ impl BlobStore {
             )),
         }
     }
+}
+
+/// The object's response, its body not yet read; a missing object is
+/// [`CloudError::BlobNotFound`].
+async fn get_object(
+    client: &aws_sdk_s3::Client,
+    bucket: &str,
+    key: &str,
+) -> Result<aws_sdk_s3::operation::get_object::GetObjectOutput, CloudError> {
+    client.get_object().bucket(bucket).key(key).send().await.map_err(|e| {
+        if e.as_service_error().is_some_and(|e| e.is_no_such_key()) {
+            not_found("s3 get", bucket, key)
+        } else {
+            blob_error("s3 get", bucket, key, describe_sdk_error(&e))
+        }
+    })
 }
 
 /// Refuses a key that is not a plain relative path (see the module docs for the rules).
