@@ -11,7 +11,9 @@
 --     The lead commits first and the message is sent after; a crash in between leaves the
 --     column NULL, and processing the same mail again (a Lambda retry, `rylie-ops inbound
 --     reprocess`) finds the lead, creates nothing, and queues what was not queued.
---   * inbound mail counts the inventory files it handed to the import job.
+--   * inbound mail counts the inventory files it handed to the import job, and keeps SES's
+--     verdict on the sender (SPF or DKIM passed): a From header is easy to forge, and an
+--     inventory file replaces a dealer's whole lot, so only an authenticated sender's counts.
 --
 -- Runs inside one transaction opened by the migration runner (no BEGIN/COMMIT here).
 
@@ -38,6 +40,7 @@ COMMENT ON COLUMN leads.details IS 'The whole parsed lead (ADF prospect): every 
 
 ALTER TABLE inbound_emails
     ADD COLUMN imports_created integer NOT NULL DEFAULT 0,
+    ADD COLUMN sender_authenticated boolean,
     ADD CONSTRAINT inbound_emails_imports_created_check CHECK (imports_created >= 0);
 
 -- A lead names the car it is about by VIN or by stock number; a car with a VIN was only

@@ -31,6 +31,8 @@ pub struct InboundEmail {
     pub notes: serde_json::Value,
     pub leads_created: i32,
     pub imports_created: i32,
+    /// SES's verdict: SPF or DKIM passed (None: not known, e.g. recorded by hand).
+    pub sender_authenticated: Option<bool>,
     pub attempts: i32,
     pub processed_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
@@ -102,6 +104,7 @@ pub struct NewInboundEmail {
     pub s3_bucket: Option<String>,
     pub s3_key: String,
     pub received_at: DateTime<Utc>,
+    pub sender_authenticated: Option<bool>,
 }
 
 /// How processing a mail ended.
@@ -117,7 +120,8 @@ pub struct Outcome {
 }
 
 const COLUMNS: &str = "id, dealership_id, ses_message_id, mail_from, rcpt_to, subject, s3_bucket, s3_key, received_at, \
-                       status, error, notes, leads_created, imports_created, attempts, processed_at, created_at, updated_at";
+                       status, error, notes, leads_created, imports_created, sender_authenticated, attempts, processed_at, \
+                       created_at, updated_at";
 
 fn from_row(row: &Row) -> InboundEmail {
     InboundEmail {
@@ -135,10 +139,11 @@ fn from_row(row: &Row) -> InboundEmail {
         notes: row.get(11),
         leads_created: row.get(12),
         imports_created: row.get(13),
-        attempts: row.get(14),
-        processed_at: row.get(15),
-        created_at: row.get(16),
-        updated_at: row.get(17),
+        sender_authenticated: row.get(14),
+        attempts: row.get(15),
+        processed_at: row.get(16),
+        created_at: row.get(17),
+        updated_at: row.get(18),
     }
 }
 
@@ -148,8 +153,9 @@ pub const SORTABLE: &[(&str, &str)] = &[("received_at", "received_at"), ("status
 /// message recorded again returns the first row, untouched.
 pub async fn record(tx: &Transaction<'_>, new: &NewInboundEmail) -> Result<(InboundEmail, bool), StoreError> {
     let sql = format!(
-        "INSERT INTO inbound_emails (ses_message_id, mail_from, rcpt_to, subject, s3_bucket, s3_key, received_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7)
+        "INSERT INTO inbound_emails (ses_message_id, mail_from, rcpt_to, subject, s3_bucket, s3_key, received_at,
+                                     sender_authenticated)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
          ON CONFLICT (ses_message_id) DO UPDATE SET ses_message_id = EXCLUDED.ses_message_id
          RETURNING {COLUMNS}, (xmax = 0)"
     );
@@ -164,12 +170,13 @@ pub async fn record(tx: &Transaction<'_>, new: &NewInboundEmail) -> Result<(Inbo
                 (&new.s3_bucket, Type::TEXT),
                 (&new.s3_key, Type::TEXT),
                 (&new.received_at, Type::TIMESTAMPTZ),
+                (&new.sender_authenticated, Type::BOOL),
             ],
         )
         .await
         .map_err(StoreError::query("recording an inbound mail"))?;
     let row = rows.first().expect("INSERT RETURNING returns the row");
-    Ok((from_row(row), row.get(18)))
+    Ok((from_row(row), row.get(19)))
 }
 
 /// The mail `id` (platform scope), locked until the transaction ends so two deliveries of one
@@ -273,7 +280,7 @@ pub async fn list(
         )
         .await
         .map_err(StoreError::query("listing inbound mail"))?;
-    let total = rows.first().map_or(0, |r| r.get::<_, i64>(18));
+    let total = rows.first().map_or(0, |r| r.get::<_, i64>(19));
     Ok((rows.iter().map(from_row).collect(), total))
 }
 

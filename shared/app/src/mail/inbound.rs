@@ -59,6 +59,16 @@ async fn receive(state: &State, record: &SimpleEmailRecord) -> Result<(), MailEr
         subject: mail.common_headers.subject.clone(),
         s3_bucket: state.files.bucket().map(str::to_owned),
         received_at: record.ses.receipt.timestamp,
+        sender_authenticated: Some(
+            [&record.ses.receipt.spf_verdict, &record.ses.receipt.dkim_verdict]
+                .iter()
+                .any(|verdict| {
+                    verdict
+                        .status
+                        .as_deref()
+                        .is_some_and(|s| s.eq_ignore_ascii_case("PASS"))
+                }),
+        ),
     };
     let email = {
         let mut client = state.db.client().await?;
@@ -262,6 +272,12 @@ async fn submit_feeds(
             notes.push(format!(
                 "inventory file {name} ignored: {} is not one of the dealership's inventory senders",
                 sender.as_deref().unwrap_or("an unknown sender")
+            ));
+            continue;
+        }
+        if email.sender_authenticated == Some(false) {
+            notes.push(format!(
+                "inventory file {name} ignored: the sender failed both SPF and DKIM, so the From address is not proof"
             ));
             continue;
         }
