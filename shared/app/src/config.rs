@@ -76,6 +76,14 @@ impl fmt::Debug for KeysSource {
 pub const LOCAL_DEVELOPMENT_KEYS: &str =
     r#"{"active":"local-1","local-1":"local development only - never used outside RYLIE_ENV=local"}"#;
 
+/// The sender of Rylie's own mail when `EMAIL_FROM` is not set (local running only).
+pub const LOCAL_EMAIL_FROM: &str = "Rylie <no-reply@rylie.local>";
+/// The web app's address when `APP_BASE_URL` is not set (local running only).
+pub const LOCAL_APP_BASE_URL: &str = "http://localhost:3000";
+/// The functions that render and send mail: outside RYLIE_ENV=local they refuse to start
+/// without `EMAIL_FROM` and `APP_BASE_URL` rather than send links to localhost.
+const MAIL_SENDING_FUNCTIONS: &[&str] = &["job-email"];
+
 /// The configuration of one function instance.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -96,6 +104,15 @@ pub struct Config {
     /// `EMAIL_QUEUE_URL`: the SQS queue of the job-email worker (first contact for new leads);
     /// none: the work is recorded as not queued and picked up when mail is reprocessed.
     pub email_queue_url: Option<String>,
+    /// `EMAIL_FROM`: the sender of Rylie's own mail (`Name <address>`, an SES-verified
+    /// identity when deployed); locally [`LOCAL_EMAIL_FROM`].
+    pub email_from: Option<String>,
+    /// `APP_BASE_URL`: the web app's address, for links in mail (`{APP_BASE_URL}/reset-password`),
+    /// without a trailing `/`; locally [`LOCAL_APP_BASE_URL`].
+    pub app_base_url: Option<String>,
+    /// Mail goes through SES: deployed, or when an AWS endpoint is configured
+    /// (`AWS_ENDPOINT_URL`, moto); otherwise it is written to `<LOCAL_DATA_DIR>/outbox`.
+    pub mail_via_ses: bool,
     /// `INBOUND_MAIL_DOMAIN`: the domain of the `leads+<alias>@` addresses; none: the alias is
     /// read from a `leads+<alias>` recipient on any domain.
     pub inbound_mail_domain: Option<String>,
@@ -187,6 +204,45 @@ impl Config {
                 problem: "holds the public local development keys; set JWT_KEYS_SECRET_ARN".to_owned(),
             });
         }
+        let local = environment == Environment::Local;
+        let sends_mail = MAIL_SENDING_FUNCTIONS.contains(&function);
+        let email_from = match get("EMAIL_FROM") {
+            Some(from) if !from.contains('@') => {
+                return Err(ConfigError {
+                    variable: "EMAIL_FROM",
+                    problem: format!("is {from:?}; expected an address, `Name <address>` or `address`"),
+                });
+            }
+            Some(from) => Some(from),
+            None if local => Some(LOCAL_EMAIL_FROM.to_owned()),
+            None if sends_mail => {
+                return Err(ConfigError {
+                    variable: "EMAIL_FROM",
+                    problem: "is not set: this function sends mail; set the verified sender, `Name <address>`"
+                        .to_owned(),
+                });
+            }
+            None => None,
+        };
+        let app_base_url = match get("APP_BASE_URL") {
+            Some(url) if !(url.starts_with("https://") || url.starts_with("http://")) => {
+                return Err(ConfigError {
+                    variable: "APP_BASE_URL",
+                    problem: format!("is {url:?}; expected an http:// or https:// URL"),
+                });
+            }
+            Some(url) => Some(url.trim_end_matches('/').to_owned()),
+            None if local => Some(LOCAL_APP_BASE_URL.to_owned()),
+            None if sends_mail => {
+                return Err(ConfigError {
+                    variable: "APP_BASE_URL",
+                    problem: "is not set: this function puts links to the web app in mail; set its https:// address"
+                        .to_owned(),
+                });
+            }
+            None => None,
+        };
+        let mail_via_ses = !local || get("AWS_ENDPOINT_URL").is_some() || get("AWS_ENDPOINT_URL_SES").is_some();
         let function = get("AWS_LAMBDA_FUNCTION_NAME").unwrap_or_else(|| function.to_owned());
         let rate_limit_table = get("RATE_LIMIT_TABLE");
         let in_lambda = get("AWS_LAMBDA_FUNCTION_NAME").is_some();
@@ -197,6 +253,9 @@ impl Config {
             files_bucket: get("FILES_BUCKET"),
             inventory_import_queue_url: get("INVENTORY_IMPORT_QUEUE_URL"),
             email_queue_url: get("EMAIL_QUEUE_URL"),
+            email_from,
+            app_base_url,
+            mail_via_ses,
             inbound_mail_domain: get("INBOUND_MAIL_DOMAIN").map(|domain| domain.to_lowercase()),
             inbound_mail_prefix: get("INBOUND_MAIL_PREFIX").unwrap_or_else(|| "mail/inbound/".to_owned()),
             local_data_dir,
@@ -268,6 +327,44 @@ mod tests {
                 ssl: SslMode::Require
             }
         );
+    }
+
+    #[test]
+    fn mail_settings_default_locally_and_are_required_by_the_mailer_when_deployed() {
+        let local = config(&[("DATABASE_URL", "postgres://x")]).unwrap();
+        assert_eq!(local.email_from.as_deref(), Some(LOCAL_EMAIL_FROM));
+        assert_eq!(local.app_base_url.as_deref(), Some(LOCAL_APP_BASE_URL));
+        assert!(!local.mail_via_ses, "locally mail goes to the outbox");
+
+        let deployed = |function: &str, vars: &[(&str, &str)]| {
+            let mut all = vec![
+                ("DATABASE_SECRET_ARN", "arn:x"),
+                ("RYLIE_ENV", "production"),
+                ("JWT_KEYS_SECRET_ARN", "arn:k"),
+            ];
+            all.extend_from_slice(vars);
+            let map: HashMap<String, String> = all.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+            Config::from_lookup(function, |name| map.get(name).cloned())
+        };
+        let error = deployed("job-email", &[("EMAIL_FROM", "Rylie <no-reply@rylie.example>")]).unwrap_err();
+        assert_eq!(error.variable, "APP_BASE_URL");
+        let error = deployed("job-email", &[("APP_BASE_URL", "https://app.rylie.example")]).unwrap_err();
+        assert_eq!(error.variable, "EMAIL_FROM");
+        let mailer = deployed(
+            "job-email",
+            &[
+                ("APP_BASE_URL", "https://app.rylie.example/"),
+                ("EMAIL_FROM", "Rylie <no-reply@rylie.example>"),
+            ],
+        )
+        .unwrap();
+        assert_eq!(mailer.app_base_url.as_deref(), Some("https://app.rylie.example"));
+        assert!(mailer.mail_via_ses);
+        let other = deployed("api-health", &[]).unwrap();
+        assert_eq!((other.email_from, other.app_base_url), (None, None));
+
+        let error = config(&[("DATABASE_URL", "postgres://x"), ("APP_BASE_URL", "app.example")]).unwrap_err();
+        assert_eq!(error.variable, "APP_BASE_URL");
     }
 
     #[test]

@@ -13,6 +13,7 @@ use serde::Deserialize;
 
 use crate::{
     State,
+    email::{self, Outcome},
     inventory::{drop, job},
 };
 
@@ -146,4 +147,76 @@ async fn handle_inventory_message(state: &State, message: &SqsMessage) -> Handle
         }
     }
     outcome
+}
+
+/// The job-email worker: each message is one e-mail (see [`crate::email`]). Only what may
+/// succeed later (the database, SES or the configuration) is handed back to SQS; an unusable
+/// message is recorded in `job_failures` and acknowledged, as is an address SES refused for
+/// good (its delivery row says `failed` and why).
+pub async fn email(state: &State, event: SqsEvent) -> SqsBatchResponse {
+    let mut response = SqsBatchResponse::default();
+    for message in event.records {
+        let id = message.message_id.clone().unwrap_or_default();
+        let handled = handle_email_message(state, &message).await;
+        match &handled {
+            Handled::Done => {}
+            Handled::Retry(reason) => tracing::warn!(message_id = %id, %reason, "message will be retried"),
+            Handled::Dropped(reason) => tracing::error!(message_id = %id, %reason, "message dropped"),
+        }
+        if matches!(handled, Handled::Retry(_)) {
+            let mut failure = BatchItemFailure::default();
+            failure.item_identifier = id;
+            response.batch_item_failures.push(failure);
+        }
+    }
+    response
+}
+
+async fn handle_email_message(state: &State, message: &SqsMessage) -> Handled {
+    let body = message.body.as_deref().unwrap_or_default();
+    let message_id = message.message_id.as_deref();
+    let job_message = match JobMessage::parse(body) {
+        Ok(job_message) => job_message,
+        Err(error) => {
+            // The body may hold a token: keep its JSON with secrets redacted, or only its size.
+            let payload = serde_json::from_str::<serde_json::Value>(body)
+                .map(rylie_store::audit::redact)
+                .unwrap_or_else(|_| serde_json::json!({ "body_bytes": body.len() }));
+            let failure = rylie_store::job_failures::JobFailure {
+                job_type: "email (unparsable)",
+                dealership_id: None,
+                idempotency_key: message_id,
+                message_id,
+                payload: &payload,
+                error: &error.to_string(),
+            };
+            return match email::job::record_failure(state, &failure).await {
+                Ok(()) => Handled::Dropped(error.to_string()),
+                Err(record_error) => Handled::Retry(format!("{error}; recording it failed: {record_error}")),
+            };
+        }
+    };
+    let key = &job_message.idempotency_key;
+    match email::job::run(state, &job_message, message_id).await {
+        Ok(Outcome::Sent { message_id: sent_id }) => {
+            tracing::info!(idempotency_key = %key, provider_message_id = %sent_id, "e-mail sent");
+            Handled::Done
+        }
+        Ok(Outcome::AlreadyDone { status }) => {
+            tracing::info!(idempotency_key = %key, %status, "e-mail already handled; nothing sent");
+            Handled::Done
+        }
+        Ok(Outcome::Suppressed { reason }) => {
+            tracing::info!(idempotency_key = %key, %reason, "e-mail suppressed");
+            Handled::Done
+        }
+        Ok(Outcome::Rejected { reason }) => {
+            tracing::error!(idempotency_key = %key, %reason, alert = "email_rejected", "e-mail refused for good");
+            Handled::Done
+        }
+        Ok(Outcome::Unusable { reason }) => Handled::Dropped(reason),
+        Ok(Outcome::NotOurs { .. }) => Handled::Done,
+        Err(error) if error.is_transient() => Handled::Retry(error.to_string()),
+        Err(error) => Handled::Dropped(error.to_string()),
+    }
 }

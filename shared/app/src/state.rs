@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use rylie_cloud::{BlobStore, RateLimiter, Sqs};
+use rylie_cloud::{BlobStore, Mailer, RateLimiter, Sqs};
 use rylie_store::{ConnectSettings, Db, SslMode, migrate::MigrationSet};
 
 use crate::{
@@ -29,6 +29,8 @@ pub struct State {
     pub files: BlobStore,
     /// SQS, when any job queue is configured; None: jobs run in-process.
     pub sqs: Option<Sqs>,
+    /// Outgoing mail: SES, or `.eml` files in `<LOCAL_DATA_DIR>/outbox` on one machine.
+    pub mailer: Mailer,
 }
 
 /// Why a container could not start.
@@ -54,7 +56,8 @@ impl State {
             || config.rate_limit_table.is_some()
             || config.files_bucket.is_some()
             || config.inventory_import_queue_url.is_some()
-            || config.email_queue_url.is_some();
+            || config.email_queue_url.is_some()
+            || config.mail_via_ses;
         let aws = if needs_aws {
             Some(rylie_cloud::load_aws_config().await)
         } else {
@@ -91,11 +94,17 @@ impl State {
             Some(aws) if queues => Some(Sqs::new(aws)),
             _ => None,
         };
+        let mailer = match &aws {
+            // Building the client does no I/O; only the job-email path ever sends with it.
+            Some(aws) if config.mail_via_ses => Mailer::ses(aws),
+            _ => Mailer::outbox(config.local_data_dir.join("outbox")),
+        };
         let state = Self {
             tokens,
             limiter,
             files,
             sqs,
+            mailer,
             ..Self::new(config, Db::new(settings))?
         };
         state.db.warm_up(INIT_CONNECT_BUDGET).await;
@@ -117,6 +126,7 @@ impl State {
             key_usage: Default::default(),
             files: BlobStore::local(config.local_data_dir.join("files")),
             sqs: None,
+            mailer: Mailer::outbox(config.local_data_dir.join("outbox")),
             config,
         })
     }

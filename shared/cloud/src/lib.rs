@@ -5,11 +5,13 @@
 //! `AWS_ENDPOINT_URL` points every client at another endpoint (moto server in tests).
 
 pub mod blob;
+pub mod mail;
 pub mod queue;
 pub mod rate_limit;
 pub mod secrets;
 
 pub use blob::{BlobStore, PresignedUpload};
+pub use mail::{Mailer, OutgoingEmail};
 pub use queue::{JobMessage, Sqs};
 pub use rate_limit::{Decision, DynamoLimiter, MemoryLimiter, RateLimiter, Tier};
 pub use secrets::Secrets;
@@ -72,6 +74,16 @@ pub enum CloudError {
     /// A job message body is not a valid envelope; `message` says which part is wrong.
     #[error("invalid job message: {message}")]
     InvalidJobMessage { message: String },
+
+    /// Sending mail failed in a way that may pass (throttling, a 5xx, no connection, a full
+    /// disk for the outbox). `operation` is `ses send` or `outbox write`.
+    #[error("{operation}: {message}")]
+    Mail { operation: &'static str, message: String },
+
+    /// The mail service refused the message for good (SES `MessageRejected`, an unverified
+    /// MAIL FROM domain, a malformed address): sending again changes nothing.
+    #[error("{operation}: rejected: {reason}")]
+    MailRejected { operation: &'static str, reason: String },
 }
 
 impl CloudError {
@@ -84,6 +96,7 @@ impl CloudError {
                 | CloudError::BlobTooLarge { .. }
                 | CloudError::InvalidBlobKey { .. }
                 | CloudError::InvalidJobMessage { .. }
+                | CloudError::MailRejected { .. }
         )
     }
 }

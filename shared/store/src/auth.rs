@@ -337,3 +337,134 @@ pub async fn revoke_api_key(
         .map_err(StoreError::query("revoking an API key"))?;
     Ok(rows.first().map(key_view))
 }
+
+/// Stores the SHA-256 of a fresh password-reset token and its expiry, replacing any earlier
+/// token of the user (only the latest link works).
+pub async fn set_reset_token(
+    tx: &Transaction<'_>,
+    user_id: i64,
+    token_hash: &str,
+    expires_at: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    tx.query_typed(
+        "UPDATE users SET reset_token_hash = $2, reset_token_expires_at = $3 WHERE id = $1",
+        &[
+            (&user_id, Type::INT8),
+            (&token_hash, Type::TEXT),
+            (&expires_at, Type::TIMESTAMPTZ),
+        ],
+    )
+    .await
+    .map_err(StoreError::query("storing a password-reset token"))?;
+    Ok(())
+}
+
+/// The user a password-reset token belongs to, locked for the rest of the transaction so a
+/// token is spent once even when two requests present it together.
+#[derive(Debug, Clone)]
+pub struct ResetTokenRecord {
+    pub user_id: i64,
+    pub dealership_id: Option<i64>,
+    pub expired: bool,
+    /// The user and their dealership are active.
+    pub active: bool,
+}
+
+pub async fn find_reset_token_for_update(
+    tx: &Transaction<'_>,
+    token_hash: &str,
+) -> Result<Option<ResetTokenRecord>, StoreError> {
+    let rows = tx
+        .query_typed(
+            "SELECT u.id, u.dealership_id, u.reset_token_expires_at <= now(), u.is_active AND coalesce(d.active, true)
+             FROM users u LEFT JOIN dealerships d ON d.id = u.dealership_id
+             WHERE u.reset_token_hash = $1
+             FOR UPDATE OF u",
+            &[(&token_hash, Type::TEXT)],
+        )
+        .await
+        .map_err(StoreError::query("looking up a password-reset token"))?;
+    Ok(rows.first().map(|row| ResetTokenRecord {
+        user_id: row.get(0),
+        dealership_id: row.get(1),
+        expired: row.get(2),
+        active: row.get(3),
+    }))
+}
+
+/// Forgets a user's reset token (spent, expired or refused).
+pub async fn clear_reset_token(tx: &Transaction<'_>, user_id: i64) -> Result<(), StoreError> {
+    tx.query_typed(
+        "UPDATE users SET reset_token_hash = NULL, reset_token_expires_at = NULL WHERE id = $1",
+        &[(&user_id, Type::INT8)],
+    )
+    .await
+    .map_err(StoreError::query("clearing a password-reset token"))?;
+    Ok(())
+}
+
+/// Sets a new password hash, spends the reset token and lifts a login lock: whoever reads the
+/// account's mail has proved more than a password would.
+pub async fn complete_password_reset(
+    tx: &Transaction<'_>,
+    user_id: i64,
+    password_hash: &str,
+) -> Result<(), StoreError> {
+    tx.query_typed(
+        "UPDATE users SET password_hash = $2, reset_token_hash = NULL, reset_token_expires_at = NULL,
+             failed_login_count = 0, locked_until = NULL
+         WHERE id = $1",
+        &[(&user_id, Type::INT8), (&password_hash, Type::TEXT)],
+    )
+    .await
+    .map_err(StoreError::query("setting a new password"))?;
+    Ok(())
+}
+
+/// Revokes every live refresh session of a user (a password change signs out every device).
+pub async fn revoke_user_sessions(tx: &Transaction<'_>, user_id: i64, reason: &str) -> Result<u64, StoreError> {
+    let rows = tx
+        .query_typed(
+            "UPDATE sessions SET revoked_at = now(), revoked_reason = $2
+             WHERE user_id = $1 AND revoked_at IS NULL RETURNING id",
+            &[(&user_id, Type::INT8), (&reason, Type::TEXT)],
+        )
+        .await
+        .map_err(StoreError::query("revoking a user's sessions"))?;
+    Ok(rows.len() as u64)
+}
+
+/// What the mailer needs to send a reset link: where to, and whether the token it carries is
+/// still the user's current, unexpired one (a newer request or a used link makes it stale).
+#[derive(Debug, Clone)]
+pub struct ResetMailTarget {
+    pub email: String,
+    pub dealership_id: Option<i64>,
+    pub expires_at: Option<DateTime<Utc>>,
+    /// The token is the current one, unexpired, and the user and dealership are active.
+    pub token_current: bool,
+}
+
+pub async fn reset_mail_target(
+    tx: &Transaction<'_>,
+    user_id: i64,
+    token_hash: &str,
+) -> Result<Option<ResetMailTarget>, StoreError> {
+    let rows = tx
+        .query_typed(
+            "SELECT u.email, u.dealership_id, u.reset_token_expires_at,
+                    coalesce(u.reset_token_hash = $2 AND u.reset_token_expires_at > now()
+                             AND u.is_active AND coalesce(d.active, true), false)
+             FROM users u LEFT JOIN dealerships d ON d.id = u.dealership_id
+             WHERE u.id = $1",
+            &[(&user_id, Type::INT8), (&token_hash, Type::TEXT)],
+        )
+        .await
+        .map_err(StoreError::query("reading a password-reset recipient"))?;
+    Ok(rows.first().map(|row| ResetMailTarget {
+        email: row.get(0),
+        dealership_id: row.get(1),
+        expires_at: row.get(2),
+        token_current: row.get(3),
+    }))
+}

@@ -66,6 +66,11 @@ impl Fields {
         });
     }
 
+    /// True once any field has been refused.
+    pub fn has_errors(&self) -> bool {
+        !self.errors.is_empty()
+    }
+
     fn take(&mut self, field: &str) -> Option<Value> {
         self.seen.insert(field.to_owned());
         self.map.get(field).cloned().filter(|value| !value.is_null())

@@ -10,6 +10,7 @@ pub mod dealerships;
 pub mod inbound_emails;
 pub mod inventory_imports;
 pub mod openapi;
+pub mod password_reset;
 pub mod personas;
 pub mod registry;
 pub mod users;

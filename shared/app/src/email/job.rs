@@ -1,0 +1,307 @@
+//! The e-mail job: one versioned job message in, at most one e-mail out, and a record of what
+//! became of it in `email_deliveries` (see the module docs of [`crate::email`] for the
+//! delivery guarantee).
+
+use std::time::Duration;
+
+use chrono::Utc;
+use rylie_cloud::{CloudError, JobMessage, OutgoingEmail};
+use rylie_store::{
+    Scope, StoreError, auth as store_auth,
+    email_deliveries::{self, Claim, NewDelivery, Unsent},
+    job_failures::{self, JobFailure},
+    scope,
+};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+use super::templates;
+use crate::State;
+
+/// The `type` of password-reset messages; [`PASSWORD_RESET_VERSION`] is the payload's shape.
+pub const PASSWORD_RESET_JOB: &str = "email.password_reset";
+pub const PASSWORD_RESET_VERSION: u32 = 1;
+/// How long a reset link works.
+pub const RESET_TOKEN_MINUTES: i64 = 30;
+/// Lead first contacts share the queue; their sender is not built yet.
+const FIRST_CONTACT_JOB: &str = "lead.first_contact";
+/// How long a claimed delivery belongs to its worker: longer than the function's timeout, so
+/// a second worker never sends while the first may still be sending.
+const CLAIM_LEASE: Duration = Duration::from_secs(90);
+
+/// The payload of `email.password_reset` version 1.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordResetPayload {
+    pub user_id: i64,
+    /// The token itself (the database keeps only its SHA-256).
+    pub token: String,
+}
+
+/// The hex SHA-256 of a reset token, as `users.reset_token_hash` stores it.
+pub fn hash_token(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+/// The job message that sends `token` to user `user_id`. The idempotency key names the user
+/// and the token (by a prefix of its hash), so each request is one e-mail.
+pub fn password_reset_message(user_id: i64, dealership_id: Option<i64>, token: &str) -> JobMessage {
+    let hash = hash_token(token);
+    JobMessage {
+        r#type: PASSWORD_RESET_JOB.to_owned(),
+        version: PASSWORD_RESET_VERSION,
+        dealership_id,
+        idempotency_key: format!("{PASSWORD_RESET_JOB}:{user_id}:{}", &hash[..16]),
+        payload: serde_json::to_value(PasswordResetPayload {
+            user_id,
+            token: token.to_owned(),
+        })
+        .expect("the payload serializes"),
+    }
+}
+
+/// What became of one job message. Every variant is final: the message is done with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// The provider accepted the e-mail.
+    Sent { message_id: String },
+    /// The delivery had already ended (`sent`, `failed` or `suppressed`): nothing sent.
+    AlreadyDone { status: String },
+    /// Not sent on purpose; recorded as `suppressed` when a delivery row exists.
+    Suppressed { reason: String },
+    /// The provider refused the address or message for good; recorded as `failed`.
+    Rejected { reason: String },
+    /// An unknown type or version, or a payload of the wrong shape; recorded in `job_failures`.
+    Unusable { reason: String },
+    /// A message for a sender that does not exist yet; acknowledged, nothing recorded.
+    NotOurs { job_type: String },
+}
+
+/// Why a message could not be handled now. [`EmailError::is_transient`] says whether SQS
+/// should deliver it again.
+#[derive(Debug, thiserror::Error)]
+pub enum EmailError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Cloud(#[from] CloudError),
+    #[error("another worker claimed this e-mail {0:?} less than a lease ago")]
+    InProgress(String),
+    #[error("{0} is not configured: this function cannot send mail")]
+    NotConfigured(&'static str),
+}
+
+impl EmailError {
+    /// True when a later delivery can succeed: the database, SES or the queue was unreachable
+    /// or throttled, another worker holds the claim, or the configuration is being fixed (the
+    /// message waits for it, then lands in the dead-letter queue).
+    pub fn is_transient(&self) -> bool {
+        match self {
+            EmailError::Store(error) => error.is_unavailable(),
+            EmailError::Cloud(error) => error.is_transient(),
+            EmailError::InProgress(_) | EmailError::NotConfigured(_) => true,
+        }
+    }
+}
+
+/// Runs one job message. `sqs_message_id` is recorded with an unusable message.
+pub async fn run(state: &State, message: &JobMessage, sqs_message_id: Option<&str>) -> Result<Outcome, EmailError> {
+    match (message.r#type.as_str(), message.version) {
+        (PASSWORD_RESET_JOB, PASSWORD_RESET_VERSION) => {
+            match serde_json::from_value::<PasswordResetPayload>(message.payload.clone()) {
+                Ok(payload) if !payload.token.is_empty() => send_password_reset(state, message, &payload).await,
+                Ok(_) => unusable(state, message, sqs_message_id, "payload.token is empty".to_owned()).await,
+                Err(error) => unusable(state, message, sqs_message_id, format!("payload: {error}")).await,
+            }
+        }
+        (FIRST_CONTACT_JOB, _) => {
+            tracing::warn!(
+                job = FIRST_CONTACT_JOB,
+                idempotency_key = %message.idempotency_key,
+                dealership_id = message.dealership_id,
+                "the lead first-contact sender is not built yet; message acknowledged, nothing sent"
+            );
+            Ok(Outcome::NotOurs {
+                job_type: message.r#type.clone(),
+            })
+        }
+        (job_type, version) => {
+            let reason = format!("no e-mail job {job_type:?} version {version}");
+            unusable(state, message, sqs_message_id, reason).await
+        }
+    }
+}
+
+/// Records a message that can never be handled, with secrets redacted from its payload.
+async fn unusable(
+    state: &State,
+    message: &JobMessage,
+    sqs_message_id: Option<&str>,
+    reason: String,
+) -> Result<Outcome, EmailError> {
+    let payload = rylie_store::audit::redact(message.payload.clone());
+    record_failure(
+        state,
+        &JobFailure {
+            job_type: &message.r#type,
+            dealership_id: message.dealership_id,
+            idempotency_key: Some(&message.idempotency_key),
+            message_id: sqs_message_id,
+            payload: &payload,
+            error: &reason,
+        },
+    )
+    .await?;
+    Ok(Outcome::Unusable { reason })
+}
+
+/// Records an unusable message in `job_failures` (platform scope: the dealership, if any,
+/// is only what the message claims).
+pub async fn record_failure(state: &State, failure: &JobFailure<'_>) -> Result<(), EmailError> {
+    // A message may name a dealership that does not exist; the row keeps the claim in its
+    // payload instead of failing on the foreign key.
+    let mut client = state.db.client().await?;
+    let tx = scope::begin(&mut client, Scope::Platform).await?;
+    let known = match failure.dealership_id {
+        Some(id) => {
+            rylie_store::dealerships::gate(&tx, rylie_domain::DealershipId(id)).await?
+                != rylie_store::dealerships::Gate::Missing
+        }
+        None => true,
+    };
+    let mut payload = failure.payload.clone();
+    let failure = if known {
+        failure.clone()
+    } else {
+        if let Value::Object(map) = &mut payload {
+            map.insert("claimed_dealership_id".to_owned(), failure.dealership_id.into());
+        }
+        JobFailure {
+            dealership_id: None,
+            payload: &payload,
+            ..failure.clone()
+        }
+    };
+    job_failures::record(&tx, &failure).await?;
+    tx.commit()
+        .await
+        .map_err(StoreError::query("recording an unusable job message"))?;
+    Ok(())
+}
+
+async fn send_password_reset(
+    state: &State,
+    message: &JobMessage,
+    payload: &PasswordResetPayload,
+) -> Result<Outcome, EmailError> {
+    let from = state
+        .config
+        .email_from
+        .as_deref()
+        .ok_or(EmailError::NotConfigured("EMAIL_FROM"))?;
+    let base_url = state
+        .config
+        .app_base_url
+        .as_deref()
+        .ok_or(EmailError::NotConfigured("APP_BASE_URL"))?;
+    let token_hash = hash_token(&payload.token);
+
+    let mut client = state.db.client().await?;
+    let tx = scope::begin(&mut client, Scope::Platform).await?;
+    let Some(target) = store_auth::reset_mail_target(&tx, payload.user_id, &token_hash).await? else {
+        return Ok(Outcome::Suppressed {
+            reason: format!("user {} no longer exists", payload.user_id),
+        });
+    };
+    let link = templates::password_reset_link(base_url, &payload.token);
+    let rendered = templates::password_reset(&link, RESET_TOKEN_MINUTES, target.expires_at.unwrap_or_else(Utc::now));
+    let delivery = NewDelivery {
+        dealership_id: target.dealership_id,
+        idempotency_key: &message.idempotency_key,
+        email_type: "password_reset",
+        to_address: &target.email,
+        subject: &rendered.subject,
+    };
+    let delivery_id = match email_deliveries::claim(&tx, &delivery, CLAIM_LEASE).await? {
+        Claim::Claimed { id, .. } => id,
+        Claim::Finished { status, .. } => {
+            tx.commit()
+                .await
+                .map_err(StoreError::query("reading an e-mail delivery"))?;
+            return Ok(Outcome::AlreadyDone { status });
+        }
+        Claim::InProgress { .. } => return Err(EmailError::InProgress(message.idempotency_key.clone())),
+    };
+    if !target.token_current {
+        let reason = "not sent: the token was replaced, used or has expired, so the link would not work";
+        email_deliveries::finish_unsent(&tx, delivery_id, Unsent::Suppressed, reason).await?;
+        tx.commit().await.map_err(StoreError::query("suppressing an e-mail"))?;
+        return Ok(Outcome::Suppressed {
+            reason: reason.to_owned(),
+        });
+    }
+    tx.commit()
+        .await
+        .map_err(StoreError::query("claiming an e-mail delivery"))?;
+
+    let email = OutgoingEmail {
+        from: from.to_owned(),
+        to: target.email.clone(),
+        subject: rendered.subject,
+        text: rendered.text,
+        html: rendered.html,
+    };
+    let sent = state.mailer.send(&email).await;
+    let tx = scope::begin(&mut client, Scope::Platform).await?;
+    let outcome = match sent {
+        Ok(message_id) => {
+            // Should this write fail, the row stays `sending` and the redelivered message
+            // sends again after the lease: at least once (see the module docs).
+            email_deliveries::mark_sent(&tx, delivery_id, &message_id).await?;
+            Outcome::Sent { message_id }
+        }
+        Err(error) if !error.is_transient() => {
+            let reason = error.to_string();
+            email_deliveries::finish_unsent(&tx, delivery_id, Unsent::Failed, &reason).await?;
+            Outcome::Rejected { reason }
+        }
+        Err(error) => {
+            // Best effort: if this fails too, the claim simply waits out its lease.
+            if let Err(release_error) = email_deliveries::release(&tx, delivery_id, &error.to_string()).await {
+                tracing::warn!(error = %release_error, "could not hand an e-mail delivery back");
+            } else if let Err(commit_error) = tx.commit().await {
+                tracing::warn!(error = %commit_error, "could not hand an e-mail delivery back");
+            }
+            return Err(error.into());
+        }
+    };
+    tx.commit()
+        .await
+        .map_err(StoreError::query("recording an e-mail delivery's outcome"))?;
+    Ok(outcome)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_reset_message_names_the_user_and_the_token_in_its_key() {
+        let message = password_reset_message(42, Some(7), "secret-token");
+        let hash = hash_token("secret-token");
+        assert_eq!(message.r#type, "email.password_reset");
+        assert_eq!(message.version, 1);
+        assert_eq!(
+            message.idempotency_key,
+            format!("email.password_reset:42:{}", &hash[..16])
+        );
+        assert_eq!(
+            serde_json::from_value::<PasswordResetPayload>(message.payload).unwrap(),
+            PasswordResetPayload {
+                user_id: 42,
+                token: "secret-token".into()
+            }
+        );
+    }
+}

@@ -1,0 +1,112 @@
+//! The words of Rylie's own mail, each message as plain text and HTML with the same content.
+//!
+//! Plain functions over plain values, so a change of wording is tested without sending
+//! anything. Everything that comes from outside (addresses, URLs) is escaped in the HTML.
+
+use chrono::{DateTime, Utc};
+
+/// A rendered message, ready for [`rylie_cloud::OutgoingEmail`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rendered {
+    pub subject: String,
+    pub text: String,
+    pub html: String,
+}
+
+/// The link a password-reset mail carries: `{app_base_url}/reset-password?token=…`. The token
+/// is hex, so it needs no percent-encoding.
+pub fn password_reset_link(app_base_url: &str, token: &str) -> String {
+    format!("{}/reset-password?token={token}", app_base_url.trim_end_matches('/'))
+}
+
+/// The password-reset mail: the link, when it stops working, and what to do if the reader
+/// did not ask for it.
+pub fn password_reset(link: &str, valid_minutes: i64, expires_at: DateTime<Utc>) -> Rendered {
+    let until = expires_at.format("%H:%M UTC on %-d %B %Y");
+    let subject = "Reset your Rylie password".to_owned();
+    let text = format!(
+        "Hello,\n\
+         \n\
+         Someone asked to reset the password of your Rylie account. To choose a new password, open this link:\n\
+         \n\
+         {link}\n\
+         \n\
+         The link works once and expires in {valid_minutes} minutes (at {until}).\n\
+         \n\
+         If you did not ask for this, ignore this e-mail: your password stays as it is.\n\
+         \n\
+         -- \n\
+         Rylie\n"
+    );
+    let link_html = escape_html(link);
+    let html = format!(
+        "<!DOCTYPE html>\n\
+         <html><head><meta charset=\"utf-8\"><title>{subject}</title></head>\n\
+         <body style=\"font-family: sans-serif; line-height: 1.5\">\n\
+         <p>Hello,</p>\n\
+         <p>Someone asked to reset the password of your Rylie account. To choose a new password, \
+         open this link:</p>\n\
+         <p><a href=\"{link_html}\">Reset my password</a></p>\n\
+         <p style=\"font-size: small\">Or copy this address into your browser:<br>{link_html}</p>\n\
+         <p>The link works once and expires in {valid_minutes} minutes (at {until}).</p>\n\
+         <p>If you did not ask for this, ignore this e-mail: your password stays as it is.</p>\n\
+         <p>Rylie</p>\n\
+         </body></html>\n"
+    );
+    Rendered { subject, text, html }
+}
+
+/// Escapes text for HTML content and quoted attribute values.
+pub fn escape_html(text: &str) -> String {
+    let mut escaped = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => escaped.push_str("&amp;"),
+            '<' => escaped.push_str("&lt;"),
+            '>' => escaped.push_str("&gt;"),
+            '"' => escaped.push_str("&quot;"),
+            '\'' => escaped.push_str("&#39;"),
+            _ => escaped.push(c),
+        }
+    }
+    escaped
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_reset_mail_has_the_link_the_expiry_and_the_advice_in_both_parts() {
+        let expires = DateTime::parse_from_rfc3339("2026-03-04T05:06:00Z").unwrap().to_utc();
+        let link = password_reset_link("https://app.example/", "abc123");
+        assert_eq!(link, "https://app.example/reset-password?token=abc123");
+        let mail = password_reset(&link, 30, expires);
+        for part in [&mail.text, &mail.html] {
+            assert!(
+                part.contains("https://app.example/reset-password?token=abc123"),
+                "{part}"
+            );
+            assert!(
+                part.contains("expires in 30 minutes (at 05:06 UTC on 4 March 2026)"),
+                "{part}"
+            );
+            assert!(
+                part.contains("If you did not ask for this, ignore this e-mail"),
+                "{part}"
+            );
+        }
+        assert!(
+            mail.html
+                .contains("<a href=\"https://app.example/reset-password?token=abc123\">")
+        );
+    }
+
+    #[test]
+    fn html_special_characters_are_escaped() {
+        assert_eq!(
+            escape_html("<a href=\"x\">&'"),
+            "&lt;a href=&quot;x&quot;&gt;&amp;&#39;"
+        );
+    }
+}
