@@ -498,3 +498,14 @@ async fn the_inbound_list_is_tenant_scoped_and_only_super_admin_sees_unroutable_
     assert_eq!(bad.status, 400);
     assert_eq!(bad.body["error"]["details"][0]["field"], "status");
 }
+
+#[tokio::test]
+async fn a_mail_that_cannot_be_recorded_fails_the_invocation_so_lambda_retries_it() {
+    let mut room = Mailroom::new().await;
+    room.world.state.db = rylie_store::Db::new(
+        rylie_store::ConnectSettings::from_url("postgres://rylie@127.0.0.1:1/rylie?sslmode=disable").unwrap(),
+    );
+    let event = ses_event("unrecordable", "leads+alpha@in.rylie.test", "PASS");
+    let error = inbound::handle(&room.world.state, event).await.unwrap_err();
+    assert!(error.is_transient(), "{error}");
+}

@@ -25,22 +25,28 @@ use super::{
 };
 use crate::{State, inventory::job};
 
-/// The `mail-inbound` function: records and processes each mail of the event.
+/// The `mail-inbound` function: records and processes each mail of the event. Any failure
+/// but an event without a message id fails the invocation: Lambda retries it twice, then
+/// puts the event on the function's dead-letter queue (alarmed), so a mail that could not be
+/// recorded or finished is never dropped silently. What is wrong with the mail itself is not
+/// a failure: it is recorded on the mail's row.
 pub async fn handle(state: &State, event: SimpleEmailEvent) -> Result<(), MailError> {
-    let mut retry = None;
+    let mut failed = None;
     for record in &event.records {
         match receive(state, record).await {
             Ok(()) => {}
-            Err(error) if error.is_transient() => {
-                tracing::error!(%error, "inbound mail: will be retried");
-                retry = Some(error);
+            Err(MailError::NoMessageId) => {
+                tracing::error!(alert = true, "an SES event without a message id: nothing to read");
             }
-            Err(error) => tracing::error!(%error, alert = true, "inbound mail could not be recorded"),
+            Err(error) => {
+                tracing::error!(%error, transient = error.is_transient(), "inbound mail failed; the event will be retried");
+                failed = Some(error);
+            }
         }
     }
     // SES sends one mail per event; should there be more, a retry repeats the ones already
     // done harmlessly (they are recorded and final).
-    retry.map_or(Ok(()), Err)
+    failed.map_or(Ok(()), Err)
 }
 
 async fn receive(state: &State, record: &SimpleEmailRecord) -> Result<(), MailError> {
