@@ -76,67 +76,102 @@ async fn receive(state: &State, record: &SimpleEmailRecord) -> Result<(), MailEr
                 }),
         ),
     };
-    let email = {
+    let infected = record
+        .ses
+        .receipt
+        .virus_verdict
+        .status
+        .as_deref()
+        .is_some_and(|v| v.eq_ignore_ascii_case("FAIL"));
+    // One transaction records the mail and, unless it was finished before or is infected,
+    // claims the first attempt and routes it: the row exists before anything is read.
+    let (email, claimed) = {
         let mut client = state.db.client().await?;
         let tx = scope::begin(&mut client, Scope::Platform).await?;
         let (email, _) = inbound_emails::record(&tx, &new).await?;
+        let finished = Status::parse(&email.status).is_some_and(Status::is_final);
+        let claimed = if finished || infected {
+            None
+        } else {
+            Some(claim(state, &tx, &email).await?)
+        };
         tx.commit()
             .await
             .map_err(StoreError::query("recording an inbound mail"))?;
-        email
+        (email, claimed)
     };
-    if Status::parse(&email.status).is_some_and(Status::is_final) {
-        tracing::info!(inbound_email = email.id, status = %email.status, "inbound mail seen before; nothing to do");
-        return Ok(());
+    match claimed {
+        Some((routing, notes)) => run(state, &email, routing, notes).await.map(|_| ()),
+        None if infected => {
+            let outcome = Outcome {
+                dealership: None,
+                status: Status::Ignored,
+                error: Some("SES found a virus in this mail; it was not opened".to_owned()),
+                notes: Vec::new(),
+                mail_from: None,
+                subject: None,
+            };
+            finish(state, email.id, &outcome).await.map(|_| ())
+        }
+        None => {
+            tracing::info!(inbound_email = email.id, status = %email.status, "inbound mail seen before; nothing to do");
+            Ok(())
+        }
     }
-    let virus = record.ses.receipt.virus_verdict.status.as_deref();
-    if virus.is_some_and(|v| v.eq_ignore_ascii_case("FAIL")) {
-        let outcome = Outcome {
-            dealership: None,
-            status: Status::Ignored,
-            error: Some("SES found a virus in this mail; it was not opened".to_owned()),
-            notes: Vec::new(),
-            mail_from: None,
-            subject: None,
-        };
-        finish(state, email.id, &outcome).await?;
-        return Ok(());
-    }
-    process(state, email.id).await.map(|_| ())
 }
 
 /// Processes the recorded mail `id` (again): routes it, reads it, records its leads and
 /// imports, and writes the outcome on its row. Safe to repeat: what it creates is created once.
 pub async fn process(state: &State, id: i64) -> Result<InboundEmail, MailError> {
-    // One transaction claims the attempt and routes the mail.
-    let mut notes = Vec::new();
-    let (email, routing) = {
+    let (email, (routing, notes)) = {
         let mut client = state.db.client().await?;
         let tx = scope::begin(&mut client, Scope::Platform).await?;
         let email = inbound_emails::lock(&tx, id).await?.ok_or(MailError::NoSuchMail(id))?;
-        inbound_emails::start_attempt(&tx, id).await?;
-        let routing = recipients::route(
-            &tx,
-            &email.rcpt_to,
-            state.config.inbound_mail_domain.as_deref(),
-            &mut notes,
-        )
-        .await?;
+        let claimed = claim(state, &tx, &email).await?;
         tx.commit()
             .await
             .map_err(StoreError::query("starting to process an inbound mail"))?;
-        (email, routing)
+        (email, claimed)
     };
-    let outcome = work(state, &email, routing, notes).await?;
+    run(state, &email, routing, notes).await
+}
+
+/// Counts one more attempt on the mail and finds its dealership (in the caller's platform
+/// transaction); returns the routing and the notes it made.
+async fn claim(
+    state: &State,
+    tx: &rylie_store::Transaction<'_>,
+    email: &InboundEmail,
+) -> Result<(Routing, Vec<String>), MailError> {
+    inbound_emails::start_attempt(tx, email.id).await?;
+    let mut notes = Vec::new();
+    let routing = recipients::route(
+        tx,
+        &email.rcpt_to,
+        state.config.inbound_mail_domain.as_deref(),
+        &mut notes,
+    )
+    .await?;
+    Ok((routing, notes))
+}
+
+/// From a claimed, routed mail to its outcome on its row.
+async fn run(
+    state: &State,
+    email: &InboundEmail,
+    routing: Routing,
+    notes: Vec<String>,
+) -> Result<InboundEmail, MailError> {
+    let outcome = work(state, email, routing, notes).await?;
     if outcome.status == Status::Unroutable {
         tracing::error!(
             alert = true,
-            inbound_email = id,
+            inbound_email = email.id,
             reason = outcome.error.as_deref().unwrap_or(""),
             "unroutable inbound mail kept"
         );
     }
-    finish(state, id, &outcome).await
+    finish(state, email.id, &outcome).await
 }
 
 async fn finish(state: &State, id: i64, outcome: &Outcome) -> Result<InboundEmail, MailError> {
