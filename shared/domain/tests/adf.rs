@@ -6,8 +6,8 @@ use std::collections::BTreeSet;
 
 use rylie_domain::adf::{
     self, AdfError, AmountLimit, AmountType, BalanceType, DistanceUnit, Lead, LeadStatus, MAX_DEPTH,
-    MAX_DOCUMENT_BYTES, NamePart, NameType, OdometerStatus, PhoneTime, PhoneType, PriceDelta, PriceRelativeTo,
-    PriceType, VehicleInterest, VehicleStatus,
+    MAX_DOCUMENT_BYTES, MAX_EXTENSIONS, MAX_WARNINGS, NamePart, NameType, OdometerStatus, PhoneTime, PhoneType,
+    PriceDelta, PriceRelativeTo, PriceType, VehicleInterest, VehicleStatus,
 };
 use serde_json::Value;
 
@@ -1169,4 +1169,148 @@ fn no_prefix_or_single_byte_corruption_of_a_sample_panics() {
             }
         }
     }
+}
+
+/// The bytes of text a lead's warnings and extensions hold.
+fn warning_and_extension_bytes(lead: &Lead) -> usize {
+    let warnings: usize = lead.warnings.iter().map(String::len).sum();
+    let extensions: usize = lead
+        .extensions
+        .iter()
+        .map(|extension| {
+            extension.path.len()
+                + extension.text.as_ref().map_or(0, String::len)
+                + extension
+                    .attributes
+                    .iter()
+                    .map(|(name, value)| name.len() + value.len())
+                    .sum::<usize>()
+        })
+        .sum();
+    warnings + extensions
+}
+
+/// A lead's warnings are at most [`MAX_WARNINGS`] short ones, then one that counts the rest.
+fn assert_warnings_bounded(lead: &Lead) {
+    assert!(
+        lead.warnings.len() <= MAX_WARNINGS + 4,
+        "{} warnings",
+        lead.warnings.len()
+    );
+    for warning in &lead.warnings {
+        assert!(
+            warning.len() < 400,
+            "a long warning: {}…",
+            warning.chars().take(200).collect::<String>()
+        );
+    }
+}
+
+/// Found in review, not by the fuzzer (its inputs stay far below the 1 MiB a document may
+/// have): each of these repetitions made a lead quote, copy or redo part of the document once
+/// per repeat, gigabytes or minutes from a document under the limit. What a document yields
+/// is now bounded by its size.
+#[test]
+fn a_repetitive_document_yields_warnings_and_extensions_bounded_by_its_size() {
+    let long_name = "n".repeat(50_000);
+
+    // An undefined entity, many times, in an element with a long name: each warning quoted
+    // the name.
+    let entities = format!(
+        "<adf><prospect/><{long_name}>{}</{long_name}></adf>",
+        "&u;".repeat(20_000)
+    );
+    let lead = one(&entities);
+    assert_warnings_bounded(&lead);
+    assert!(
+        has_warning(&lead, "more warning(s) were not kept"),
+        "{:?}",
+        lead.warnings.last()
+    );
+    // The same in an attribute, under a long attribute name.
+    let in_attribute = format!(
+        "<adf><prospect/><{long_name} {long_name}=\"{}\"/></adf>",
+        "&u;".repeat(20_000)
+    );
+    assert_warnings_bounded(&one(&in_attribute));
+
+    // A long value, then many different second values: each warning quoted the first.
+    let seconds = format!(
+        "<adf><prospect><vehicle><make>{}</make>{}</vehicle></prospect></adf>",
+        "M".repeat(100_000),
+        "<make>b</make>".repeat(10_000)
+    );
+    let lead = one(&seconds);
+    assert_warnings_bounded(&lead);
+    assert!(has_warning(&lead, "a second <make>"));
+
+    // Many unknown elements under one with a long name: each path held the long name.
+    let children = format!(
+        "<adf><prospect><{long_name}>{}</{long_name}></prospect></adf>",
+        "<x/>".repeat(20_000)
+    );
+    let lead = one(&children);
+    assert_eq!(lead.extensions.len(), MAX_EXTENSIONS);
+    assert!(lead.extensions.iter().all(|extension| extension.path.len() < 200));
+    assert!(has_warning(&lead, "the rest were not kept"));
+    assert!(warning_and_extension_bytes(&lead) < 1 << 20);
+
+    // Outside any prospect, a large extension and many warnings, then many prospects: each
+    // lead got a copy of them all.
+    let shared = format!(
+        "<adf><x a=\"{}\"/>{}{}</adf>",
+        "A".repeat(200_000),
+        "<!DOCTYPE x>".repeat(5_000),
+        "<prospect/>".repeat(5_000)
+    );
+    let leads = leads(&shared);
+    assert_eq!(leads.len(), 5_000);
+    assert_eq!(leads[0].extensions.len(), 1);
+    assert!(has_warning(&leads[0], "ignored a DOCTYPE"));
+    assert!(has_warning(&leads[4_999], "were not copied into this lead"));
+    let copied: usize = leads.iter().map(warning_and_extension_bytes).sum();
+    assert!(copied < 16 << 20, "{copied} bytes");
+    for lead in &leads {
+        assert_warnings_bounded(lead);
+    }
+
+    // Many malformed processing instructions before the root: each warning counted the lines
+    // before it.
+    let instructions = format!("{}<adf><prospect/></adf>", "<?x>".repeat(50_000));
+    assert_warnings_bounded(&one(&instructions));
+}
+
+/// Found in review: every `</contact>` normalised every phone of its party again (a second
+/// `<contact>` adds to the first), so many phones and many contacts took minutes and warned
+/// once per phone per contact. Phones and street lines are finished once, with the prospect.
+#[test]
+fn phones_and_street_lines_are_finished_once_per_lead() {
+    let phones = format!(
+        "<adf><prospect><customer><contact>{}</contact>{}</customer></prospect></adf>",
+        "<phone>call me</phone>".repeat(50),
+        "<contact/>".repeat(20_000)
+    );
+    let lead = one(&phones);
+    assert_eq!(lead.customer.contact.phones.len(), 50);
+    let problems = lead
+        .warnings
+        .iter()
+        .filter(|warning| warning.contains("kept as given"))
+        .count();
+    assert_eq!(problems, 50, "one per phone: {:?}", &lead.warnings[..3]);
+
+    // The country may come in a later <contact>, as an address may come after the phones.
+    let later_country = "<adf><prospect><customer><contact><phone>020 7946 0958</phone></contact>\
+                         <contact><address><street line=\"2\">Flat 3</street><street line=\"1\">1 High St</street>\
+                         <country>GB</country></address></contact></customer></prospect></adf>";
+    let lead = one(later_country);
+    assert_eq!(lead.customer.contact.phones[0].number, "020 7946 0958");
+    assert!(
+        has_warning(&lead, "country is not in North America"),
+        "{:?}",
+        lead.warnings
+    );
+    let address = lead.customer.contact.address.as_ref().expect("an address");
+    let streets: Vec<_> = address.street.iter().map(|street| street.value.as_str()).collect();
+    assert_eq!(streets, ["1 High St", "Flat 3"]);
 }

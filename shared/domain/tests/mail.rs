@@ -721,3 +721,93 @@ fn a_documents_own_doctype_travels_with_it_so_the_parser_can_refuse_its_entities
         message.adf_documents
     );
 }
+
+/// Found by the fuzzer (mail_read, minimised): an attached message whose content is nothing but
+/// another attached message, ended by a multipart's boundary, made mail-parser panic ("Invalid
+/// part ID, could not find multipart.", a debug assertion; in release it builds a wrong tree,
+/// and can slice out of range). Such mail is refused before mail-parser runs, however it is
+/// spelled; at the top of a mail, with no boundary in effect, the same nesting is read.
+#[test]
+fn a_message_holding_only_a_message_inside_a_multipart_is_refused_not_a_panic() {
+    const MINIMISED: &[u8] =
+        b"Content-Type: multipart/i\n\tboundary=\"Apple-Mail=_5E1C3B0A-7D2F-4C9A-9E61-2B8F0D4A6C13\"\n\r\n\
+        --Apple-Mail=_5E1C3B0A-7D2F-4C9A-9E61-2B8F0D4A6C13\rContent-Type: message/rfc822;\r\n\r\n\
+        Content-Type: message/rfc822\n\r\n\r\n--Apple-Mail=_5E1C3B0A-7D2F-4C9A-9E61-2B8F0D4A6C13--";
+    let refused = |raw: &[u8]| {
+        let result = read_message(raw);
+        assert!(
+            matches!(&result, Err(MailError::TooComplex { reason }) if reason.contains("another attached message")),
+            "{result:?}"
+        );
+    };
+    refused(MINIMISED);
+
+    let nested = "Content-Type: message/rfc822\r\n\r\nFrom: b@example.com\r\nContent-Type: message/rfc822\r\n\r\n\
+                  Subject: lead\r\n\r\n<adf><id>N-1</id></adf>\r\n";
+    let in_mixed =
+        format!("From: a@example.com\r\nContent-Type: multipart/mixed; boundary=B\r\n\r\n--B\r\n{nested}--B--\r\n");
+    refused(in_mixed.as_bytes());
+    // A digest's part is a message without saying so.
+    let in_digest = "From: a@example.com\r\nContent-Type: multipart/digest; boundary=B\r\n\r\n--B\r\n\r\n\
+                     Content-Type: message/rfc822\r\n\r\nSubject: lead\r\n\r\nhi\r\n--B--\r\n";
+    refused(in_digest.as_bytes());
+    // Deeper, under a forward at the top.
+    let under_a_forward = format!("From: a@example.com\r\nContent-Type: message/rfc822\r\n\r\n{in_mixed}");
+    refused(under_a_forward.as_bytes());
+    // Hidden in a base64 attached message.
+    let hidden = format!(
+        "From: a@example.com\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n\
+         --b\r\nContent-Type: message/rfc822\r\nContent-Transfer-Encoding: base64\r\n\r\n{}\r\n--b--\r\n",
+        base64_lines(in_mixed.as_bytes())
+    );
+    refused(hidden.as_bytes());
+    let minimal_hidden = format!(
+        "From: a@example.com\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n\
+         --b\r\nContent-Type: message/rfc822\r\nContent-Transfer-Encoding: base64\r\n\r\n{}\r\n--b--\r\n",
+        base64_lines(b"Content-Type:multipart/x;boundary=B\n\n--B\nContent-Type:message/rfc822\n\nContent-Type:message/rfc822\n\n--B--")
+    );
+    refused(minimal_hidden.as_bytes());
+
+    // The same nesting at the top of a mail is read; so is a forward of a forward in a multipart.
+    let at_the_top = format!("From: a@example.com\r\n{nested}");
+    let message = read_message(at_the_top.as_bytes()).expect("a message");
+    assert_eq!(
+        locations(&message),
+        ["forwarded message > forwarded message > text body"]
+    );
+    let forward_of_forward = "From: a@example.com\r\nContent-Type: multipart/mixed; boundary=B\r\n\r\n--B\r\n\
+                              Content-Type: message/rfc822\r\n\r\nFrom: b@example.com\r\n\
+                              Content-Type: multipart/mixed; boundary=C\r\n\r\n--C\r\nContent-Type: message/rfc822\r\n\r\n\
+                              Subject: lead\r\n\r\n<adf><id>N-2</id></adf>\r\n--C--\r\n--B--\r\n";
+    let message = read_message(forward_of_forward.as_bytes()).expect("a message");
+    assert_eq!(
+        locations(&message),
+        ["forwarded message > forwarded message > text body"]
+    );
+}
+
+/// Found in review: every location and note about a part quoted its file name whole, and a
+/// document found again is noted each time, so an attachment named with megabytes holding the
+/// same document a hundred times made gigabytes of notes. Names are quoted cut; the
+/// attachment keeps its whole name.
+#[test]
+fn a_huge_attachment_name_is_quoted_cut_in_locations_and_notes() {
+    let name = format!("{}.xml", "n".repeat(200_000));
+    let raw = format!(
+        "From: a@example.com\r\nContent-Type: multipart/mixed; boundary=B\r\n\r\n--B\r\n\
+         Content-Type: text/plain; name=\"{name}\"\r\n\r\n{}\r\n--B--\r\n",
+        "<adf><prospect><id>L-1</id></prospect></adf>\r\n".repeat(MAX_DOCUMENTS + 1)
+    );
+    let message = read_message(raw.as_bytes()).expect("a message");
+    assert_eq!(message.adf_documents.len(), 1);
+    let location = &message.adf_documents[0].location;
+    assert!(
+        location.starts_with("attachment nnn") && location.ends_with('…'),
+        "{location}"
+    );
+    assert!(location.len() < 200, "{} bytes", location.len());
+    assert_eq!(message.notes.len(), MAX_DOCUMENTS);
+    let notes: usize = message.notes.iter().map(String::len).sum();
+    assert!(notes < 100_000, "{notes} bytes of notes");
+    assert_eq!(message.attachments[0].file_name.as_deref(), Some(name.as_str()));
+}

@@ -22,7 +22,10 @@
 //!   [`MAX_DOCUMENT_BYTES`] and nesting deeper than [`MAX_DEPTH`] are refused; a DOCTYPE whose
 //!   internal subset declares an entity is refused outright (that is the whole mechanism of
 //!   XXE and "billion laughs"), and no entity is ever expanded or DTD fetched. Nothing here
-//!   panics on any input.
+//!   panics on any input, and what a lead holds is bounded by the input's size: at most
+//!   [`MAX_WARNINGS`] warnings per lead and [`MAX_EXTENSIONS`] extensions per document, names
+//!   and values quoted in warnings and paths cut to 60 characters, and what is copied into
+//!   every lead (from outside any prospect) copied only while it stays under a few MiB in all.
 //! - **Damage does not lose good leads.** A document cut short or with mismatched tags is an
 //!   error naming the line and what was expected, unless complete `<prospect>`s came before
 //!   the damage: those are returned, each with a warning.
@@ -54,6 +57,16 @@ pub const MAX_DOCUMENT_BYTES: usize = 1 << 20;
 /// (`adf/prospect/customer/contact/address/street`); vendor extensions add a few. Anything
 /// near this limit is an attack on the parser's stack, not a lead.
 pub const MAX_DEPTH: usize = 64;
+
+/// How many warnings one lead keeps (and how many the document keeps from outside any
+/// prospect, for every lead); past it, they are counted in one last warning. A real lead has a
+/// handful; a hundred say all there is to say about a broken one.
+pub const MAX_WARNINGS: usize = 100;
+
+/// How many [`Extension`]s a document yields, in all its leads; past it, elements and
+/// attributes the DTD does not declare are not kept (with a warning). Real vendor extensions
+/// are a few per lead.
+pub const MAX_EXTENSIONS: usize = 1000;
 
 /// Reads one ADF document: one [`Lead`] per `<prospect>`, in document order.
 ///
@@ -110,10 +123,13 @@ pub struct Lead {
     pub customer: Customer,
     pub vendor: Option<Vendor>,
     pub provider: Option<Provider>,
-    /// What was odd about this lead and what was done about it, one sentence each.
+    /// What was odd about this lead and what was done about it, one sentence each (at most
+    /// [`MAX_WARNINGS`], then one that counts the rest).
     pub warnings: Vec<String>,
-    /// Elements and attributes the DTD does not declare (vendor extensions), kept as found.
-    /// Those outside any `<prospect>` are copied into every lead of the document.
+    /// Elements and attributes the DTD does not declare (vendor extensions), kept as found
+    /// (at most [`MAX_EXTENSIONS`] in the document). Those outside any `<prospect>` are copied
+    /// into every lead of the document (while the copies stay under a few MiB in all; the
+    /// leads past that get a warning instead).
     pub extensions: Vec<Extension>,
 }
 
@@ -653,7 +669,8 @@ pub struct Provider {
 /// An element or attributes the DTD does not declare, kept as found.
 ///
 /// An unknown element gives one extension with its path (`adf/prospect/vehicle/dealerPrice`,
-/// names as written), its attributes and its text; its child elements give their own.
+/// names as written, a name over 60 characters cut there with `…`), its attributes and its
+/// text; its child elements give their own.
 /// Undeclared attributes on a known element give an extension with that element's path and
 /// no text.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]

@@ -31,8 +31,8 @@ use super::values::{self, DialingRegion};
 use super::{
     Address, AddressType, AdfError, AmountLimit, AmountType, Balance, BalanceType, ColorCombination, Contact,
     DistanceUnit, DtdValue, Email, Extension, Finance, FinanceAmount, ImageTag, Lead, LeadId, LeadStatus, MAX_DEPTH,
-    Name, NamePart, NameType, Odometer, OdometerStatus, Phone, PhoneTime, PhoneType, Price, PriceType, Street, Vehicle,
-    VehicleInterest, VehicleOption, VehicleStatus,
+    MAX_EXTENSIONS, MAX_WARNINGS, Name, NamePart, NameType, Odometer, OdometerStatus, Phone, PhoneTime, PhoneType,
+    Price, PriceType, Street, Vehicle, VehicleInterest, VehicleOption, VehicleStatus,
 };
 use crate::vin::Vin;
 
@@ -51,7 +51,7 @@ const MISSPELLED_ATTRIBUTES: [(&str, &str); 6] = [
 
 pub(super) fn read(xml: &str) -> Result<Vec<Lead>, AdfError> {
     let mut document = Document::new(xml);
-    match find_root(xml, &mut document.warnings)? {
+    match find_root(xml, &mut document)? {
         Some(root) => document.read_body(root),
         None => Err(AdfError::NoProspect),
     }
@@ -59,7 +59,7 @@ pub(super) fn read(xml: &str) -> Result<Vec<Lead>, AdfError> {
 
 /// Where the root element starts, after whatever precedes it; `None` when there is no
 /// element at all.
-fn find_root(xml: &str, warnings: &mut Vec<String>) -> Result<Option<usize>, AdfError> {
+fn find_root(xml: &str, document: &mut Document<'_>) -> Result<Option<usize>, AdfError> {
     let bytes = xml.as_bytes();
     let mut at = if xml.starts_with('\u{feff}') {
         '\u{feff}'.len_utf8()
@@ -77,18 +77,24 @@ fn find_root(xml: &str, warnings: &mut Vec<String>) -> Result<Option<usize>, Adf
         }
         if rest.starts_with(b"<?") {
             let Some(end) = rest.iter().position(|&b| b == b'>') else {
-                warnings.push(format!(
+                document.warn(format!(
                     "ignored an unclosed processing instruction at line {}",
                     line_column(xml, at).0
                 ));
                 return Ok(None);
             };
             if rest[end - 1] != b'?' || end < 3 {
-                warnings.push(format!(
-                    "ignored a malformed processing instruction at line {} ({}): it does not end with \"?>\"",
-                    line_column(xml, at).0,
-                    excerpt(&xml[at..at + end + 1])
-                ));
+                // Finding the line costs the length of the text before: not for every one of
+                // thousands.
+                if document.warning_kept() {
+                    document.warn(format!(
+                        "ignored a malformed processing instruction at line {} ({}): it does not end with \"?>\"",
+                        line_column(xml, at).0,
+                        excerpt(&xml[at..at + end + 1])
+                    ));
+                } else {
+                    document.drop_warning();
+                }
             }
             at += end + 1;
         } else if rest.starts_with(b"<!--") {
@@ -113,7 +119,7 @@ fn find_root(xml: &str, warnings: &mut Vec<String>) -> Result<Option<usize>, Adf
                 .is_some_and(|&b| b.is_ascii_alphabetic() || b == b'_' || b >= 0x80)
         {
             if stray_bytes > 0 {
-                warnings.push(format!("ignored {stray_bytes} bytes of text before the root element"));
+                document.warn(format!("ignored {stray_bytes} bytes of text before the root element"));
             }
             return Ok(Some(at));
         } else {
@@ -185,11 +191,29 @@ fn malformed(xml: &str, position: usize, reason: impl Into<String>) -> AdfError 
     }
 }
 
-/// At most 60 characters of `text`, for a warning.
+/// How many characters of a value or name a warning or an extension's path quotes.
+const QUOTED_CHARS: usize = 60;
+
+/// How many bytes of warnings and extensions from outside any prospect are copied into the
+/// leads, in all (about: strings are counted by their length plus a little). Every lead gets
+/// them while the copies fit; the first lead always does. A real document's are a few hundred
+/// bytes, copied into a few dozen leads.
+const SHARED_COPY_BYTES: usize = 4 << 20;
+
+/// At most [`QUOTED_CHARS`] characters of `text`, for a warning.
 fn excerpt(text: &str) -> String {
-    match text.char_indices().nth(60) {
+    match text.char_indices().nth(QUOTED_CHARS) {
         Some((cut, _)) => format!("{:?}…", &text[..cut]),
         None => format!("{text:?}"),
+    }
+}
+
+/// At most [`QUOTED_CHARS`] characters of a name (or a value's debug form), unquoted, for a
+/// warning or a path: any number of them may quote the same long name.
+fn clip(text: &str) -> Cow<'_, str> {
+    match text.char_indices().nth(QUOTED_CHARS) {
+        Some((cut, _)) => Cow::Owned(format!("{}…", &text[..cut])),
+        None => Cow::Borrowed(text),
     }
 }
 
@@ -438,6 +462,9 @@ enum Node {
     /// Index into the extensions of the lead being read, or of the document outside a
     /// prospect.
     Extension(usize),
+    /// An element that would be an extension, past [`MAX_EXTENSIONS`]: not kept, nor are its
+    /// descendants.
+    Skipped,
 }
 
 impl Node {
@@ -575,6 +602,8 @@ struct Draft {
     lead: Lead,
     saw_request_date: bool,
     saw_customer: bool,
+    /// Warnings past [`MAX_WARNINGS`], counted.
+    dropped_warnings: usize,
 }
 
 /// Why reading stopped early.
@@ -629,6 +658,10 @@ struct Document<'x> {
     /// Warnings and extensions outside any prospect: every lead gets them.
     warnings: Vec<String>,
     extensions: Vec<Extension>,
+    /// Warnings outside any prospect past [`MAX_WARNINGS`], counted.
+    dropped_warnings: usize,
+    /// Extensions made in the whole document, against [`MAX_EXTENSIONS`].
+    extensions_made: usize,
 }
 
 impl fmt::Debug for Document<'_> {
@@ -651,6 +684,8 @@ impl<'x> Document<'x> {
             leads: Vec::new(),
             warnings: Vec::new(),
             extensions: Vec::new(),
+            dropped_warnings: 0,
+            extensions_made: 0,
         }
     }
 
@@ -700,7 +735,7 @@ impl<'x> Document<'x> {
                 Event::Decl(_) | Event::PI(_) | Event::Comment(_) => Ok(()),
                 Event::Eof => match self.frames.last() {
                     Some(frame) => {
-                        let name = self.frame_name(self.frames.len() - 1);
+                        let name = clip(self.frame_name(self.frames.len() - 1));
                         let reason = format!(
                             "the document ends inside <{name}> (opened at line {}): expected </{name}>",
                             line_column(self.xml, frame.position).0
@@ -758,18 +793,38 @@ impl<'x> Document<'x> {
     fn finish(self) -> Result<Vec<Lead>, AdfError> {
         let Self {
             mut leads,
-            warnings,
+            mut warnings,
             extensions,
+            dropped_warnings,
             ..
         } = self;
         if leads.is_empty() {
             return Err(AdfError::NoProspect);
         }
-        if !warnings.is_empty() || !extensions.is_empty() {
-            for lead in &mut leads {
-                lead.warnings.extend(warnings.iter().cloned());
-                lead.extensions.extend(extensions.iter().cloned());
+        if dropped_warnings > 0 {
+            warnings.push(more_warnings(dropped_warnings));
+        }
+        if warnings.is_empty() && extensions.is_empty() {
+            return Ok(leads);
+        }
+        // Copied into every lead, but not without bound: a document's worth of them times a
+        // document's worth of leads would be quadratic.
+        let shared = warnings.iter().map(|warning| warning.len() + 24).sum::<usize>()
+            + extensions.iter().map(extension_bytes).sum::<usize>();
+        let mut budget = SHARED_COPY_BYTES.max(shared);
+        for lead in &mut leads {
+            if shared > budget {
+                lead.warnings.push(format!(
+                    "the {} warning(s) and {} extension(s) from outside any <prospect> were not copied into this lead: \
+                     at {shared} bytes they are too large to copy into every lead (the first lead has them)",
+                    warnings.len(),
+                    extensions.len()
+                ));
+                continue;
             }
+            budget -= shared;
+            lead.warnings.extend(warnings.iter().cloned());
+            lead.extensions.extend(extensions.iter().cloned());
         }
         Ok(leads)
     }
@@ -794,7 +849,7 @@ impl<'x> Document<'x> {
             other => other.to_string(),
         };
         match self.frames.last() {
-            Some(_) => format!("{what} (inside <{}>)", self.frame_name(self.frames.len() - 1)),
+            Some(_) => format!("{what} (inside <{}>)", clip(self.frame_name(self.frames.len() - 1))),
             None => what,
         }
     }
@@ -805,10 +860,15 @@ impl<'x> Document<'x> {
                 line: line_column(self.xml, position).0,
             }));
         }
-        self.warn(format!(
-            "ignored a DOCTYPE inside the document at line {}",
-            line_column(self.xml, position).0
-        ));
+        // Finding the line costs the length of the text before: not for every one of thousands.
+        if self.warning_kept() {
+            self.warn(format!(
+                "ignored a DOCTYPE inside the document at line {}",
+                line_column(self.xml, position).0
+            ));
+        } else {
+            self.drop_warning();
+        }
         Ok(())
     }
 
@@ -834,16 +894,58 @@ impl<'x> Document<'x> {
             if index > 0 {
                 path.push('/');
             }
-            path.push_str(self.frame_name(index));
+            path.push_str(&clip(self.frame_name(index)));
         }
         path
     }
 
+    /// Keeps a warning on the lead being read (outside a prospect, for every lead), unless it
+    /// has [`MAX_WARNINGS`] already: then it is only counted.
     fn warn(&mut self, message: String) {
-        match &mut self.draft {
-            Some(draft) => draft.lead.warnings.push(message),
-            None => self.warnings.push(message),
+        let (warnings, dropped) = self.warnings_mut();
+        if warnings.len() < MAX_WARNINGS {
+            warnings.push(message);
+        } else {
+            *dropped += 1;
         }
+    }
+
+    /// Counts a warning that is not written (there are [`MAX_WARNINGS`] already).
+    fn drop_warning(&mut self) {
+        *self.warnings_mut().1 += 1;
+    }
+
+    fn warnings_mut(&mut self) -> (&mut Vec<String>, &mut usize) {
+        match &mut self.draft {
+            Some(draft) => (&mut draft.lead.warnings, &mut draft.dropped_warnings),
+            None => (&mut self.warnings, &mut self.dropped_warnings),
+        }
+    }
+
+    /// Whether [`warn`](Self::warn) would keep a warning, for the callers whose message costs
+    /// more to write than its length.
+    fn warning_kept(&self) -> bool {
+        let kept = match &self.draft {
+            Some(draft) => draft.lead.warnings.len(),
+            None => self.warnings.len(),
+        };
+        kept < MAX_WARNINGS
+    }
+
+    /// Counts one more extension against [`MAX_EXTENSIONS`]; false (with a warning the first
+    /// time) when there is no room for it.
+    fn take_extension(&mut self) -> bool {
+        if self.extensions_made < MAX_EXTENSIONS {
+            self.extensions_made += 1;
+            return true;
+        }
+        if self.extensions_made == MAX_EXTENSIONS {
+            self.extensions_made += 1;
+            self.warn(format!(
+                "more than {MAX_EXTENSIONS} elements or attribute sets the DTD does not declare: the rest were not kept"
+            ));
+        }
+        false
     }
 
     fn extensions_mut(&mut self) -> &mut Vec<Extension> {
@@ -890,8 +992,10 @@ impl<'x> Document<'x> {
         let open = self.frame_name(self.frames.len() - 1);
         if !open.eq_ignore_ascii_case(name) {
             let reason = format!(
-                "expected </{open}> (opened at line {}), found </{name}>",
-                line_column(self.xml, frame.position).0
+                "expected </{}> (opened at line {}), found </{}>",
+                clip(open),
+                line_column(self.xml, frame.position).0,
+                clip(name)
             );
             return Err(Stop::Damage { position, reason });
         }
@@ -920,8 +1024,11 @@ impl<'x> Document<'x> {
             Some(Resolved::Char(c)) => self.text.push(c),
             Some(Resolved::Text(text)) => self.text.push_str(text),
             None => {
-                let element = self.frame_name(self.frames.len().saturating_sub(1)).to_owned();
-                self.warn(format!("undefined entity &{name}; in <{element}> kept as written"));
+                let element = clip(self.frame_name(self.frames.len().saturating_sub(1))).into_owned();
+                self.warn(format!(
+                    "undefined entity &{}; in <{element}> kept as written",
+                    clip(name)
+                ));
                 self.text.push('&');
                 self.text.push_str(name);
                 self.text.push(';');
@@ -951,7 +1058,9 @@ impl<'x> Document<'x> {
                         Some(Resolved::Text(text)) => value.push_str(text),
                         None => {
                             self.warn(format!(
-                                "undefined entity &{name}; in attribute {attribute} of <{element}> kept as written"
+                                "undefined entity &{name}; in attribute {} of <{}> kept as written",
+                                clip(attribute),
+                                clip(element)
                             ));
                             value.push('&');
                             value.push_str(name);
@@ -1072,8 +1181,12 @@ impl<'x> Document<'x> {
         parsed
     }
 
-    /// An unknown or misplaced element: an extension with all its attributes.
+    /// An unknown or misplaced element: an extension with all its attributes (none past
+    /// [`MAX_EXTENSIONS`]).
     fn begin_extension(&mut self, start: &BytesStart<'_>) -> Node {
+        if !self.take_extension() {
+            return Node::Skipped;
+        }
         let element_name = start.name().0;
         let mut attributes = BTreeMap::new();
         let mut iterator = start.html_attributes();
@@ -1081,7 +1194,8 @@ impl<'x> Document<'x> {
         for attribute in iterator {
             let Ok(attribute) = attribute else {
                 self.warn(format!(
-                    "could not read the attributes of <{element_name}>; the rest of them were ignored"
+                    "could not read the attributes of <{}>; the rest of them were ignored",
+                    clip(element_name)
                 ));
                 break;
             };
@@ -1103,7 +1217,7 @@ impl<'x> Document<'x> {
     /// and returns what its text will need.
     fn begin(&mut self, node: Node, element: Element, start: &BytesStart<'_>) -> (Node, Pending) {
         let attributes = self.attributes(element, start);
-        if !attributes.undeclared.is_empty() {
+        if !attributes.undeclared.is_empty() && self.take_extension() {
             let extension = Extension {
                 path: self.path(),
                 attributes: attributes.undeclared.iter().cloned().collect(),
@@ -1190,7 +1304,7 @@ impl<'x> Document<'x> {
                 Pending::Nothing
             }
             Node::Field(field) => self.pending(field, name, &attributes),
-            Node::Adf | Node::Extension(_) => Pending::Nothing,
+            Node::Adf | Node::Extension(_) | Node::Skipped => Pending::Nothing,
         };
         (node, pending)
     }
@@ -1275,35 +1389,38 @@ impl<'x> Document<'x> {
                     timeframe.description.get_or_insert(description);
                 }
             }
-            Node::Contact(party) => self.normalize_phones(party),
-            Node::Address(party) => {
-                if let Some(address) = self.contact(party).and_then(|contact| contact.address.as_mut())
-                    && address.street.iter().all(|street| street.line.is_some())
-                {
-                    address.street.sort_by_key(|street| street.line);
-                }
-            }
-            Node::Provider => self.normalize_provider_phone(),
             Node::Prospect => self.finish_prospect(),
-            Node::Adf
+            // Their phones and street lines are finished with the prospect: an element may come
+            // again (a second <contact> adds to the first), and finishing everything at each
+            // close would be quadratic.
+            Node::Contact(_)
+            | Node::Address(_)
+            | Node::Provider
+            | Node::Adf
             | Node::Vehicle
             | Node::ColorCombination
             | Node::VehicleOption
             | Node::Finance
             | Node::Customer
-            | Node::Vendor => {}
+            | Node::Vendor
+            | Node::Skipped => {}
         }
     }
 
     fn finish_prospect(&mut self) {
+        self.finish_contacts();
         let Some(Draft {
             mut lead,
             saw_request_date,
             saw_customer,
+            dropped_warnings,
         }) = self.draft.take()
         else {
             return;
         };
+        if dropped_warnings > 0 {
+            lead.warnings.push(more_warnings(dropped_warnings));
+        }
         if !saw_request_date {
             lead.warnings.push("the prospect has no <requestdate>".to_owned());
         }
@@ -1356,6 +1473,8 @@ impl<'x> Document<'x> {
         let Some(value) = value else {
             return;
         };
+        // The first value is quoted again for every second one: written only when kept.
+        let warning_kept = self.warning_kept();
         let Some(slot) = self.lead().and_then(slot) else {
             return;
         };
@@ -1365,12 +1484,18 @@ impl<'x> Document<'x> {
                 None
             }
             Some(existing) if *existing == value => None,
-            Some(existing) => Some(format!(
-                "a second <{element}> ({value:?}) was ignored; kept the first ({existing:?})"
-            )),
+            Some(existing) => Some(warning_kept.then(|| {
+                format!(
+                    "a second <{element}> ({}) was ignored; kept the first ({})",
+                    clip(&format!("{value:?}")),
+                    clip(&format!("{existing:?}"))
+                )
+            })),
         };
-        if let Some(message) = conflict {
-            self.warn(message);
+        match conflict {
+            Some(Some(message)) => self.warn(message),
+            Some(None) => self.drop_warning(),
+            None => {}
         }
     }
 
@@ -1780,37 +1905,49 @@ impl Document<'_> {
         }
     }
 
-    /// Writes the phones of a contact in E.164, now that its address (which comes after
-    /// them) has said which country they are in.
-    fn normalize_phones(&mut self, party: Party) {
+    /// Writes the phones of every contact of the lead in E.164 and orders their street lines,
+    /// once the prospect is complete (see [`finish_contact`]); the provider's own phone by the
+    /// country of the provider's contact.
+    fn finish_contacts(&mut self) {
         let mut problems = Vec::new();
-        if let Some(contact) = self.contact(party) {
-            let region = values::dialing_region(contact.address.as_ref().and_then(|a| a.country.as_deref()));
-            for phone in &mut contact.phones {
-                normalize(phone, region, &mut problems);
+        if let Some(lead) = self.lead() {
+            finish_contact(&mut lead.customer.contact, &mut problems);
+            if let Some(contact) = lead.vendor.as_mut().and_then(|vendor| vendor.contact.as_mut()) {
+                finish_contact(contact, &mut problems);
+            }
+            if let Some(provider) = lead.provider.as_mut() {
+                if let Some(contact) = provider.contact.as_mut() {
+                    finish_contact(contact, &mut problems);
+                }
+                let country = provider
+                    .contact
+                    .as_ref()
+                    .and_then(|contact| contact.address.as_ref())
+                    .and_then(|address| address.country.as_deref());
+                let region = values::dialing_region(country);
+                if let Some(phone) = &mut provider.phone {
+                    normalize(phone, region, &mut problems);
+                }
             }
         }
         for problem in problems {
             self.warn(problem);
         }
     }
+}
 
-    fn normalize_provider_phone(&mut self) {
-        let mut problems = Vec::new();
-        if let Some(provider) = self.lead().and_then(|lead| lead.provider.as_mut()) {
-            let country = provider
-                .contact
-                .as_ref()
-                .and_then(|contact| contact.address.as_ref())
-                .and_then(|address| address.country.as_deref());
-            let region = values::dialing_region(country);
-            if let Some(phone) = &mut provider.phone {
-                normalize(phone, region, &mut problems);
-            }
-        }
-        for problem in problems {
-            self.warn(problem);
-        }
+/// Writes a contact's phones in E.164, now that its address (which comes after them) has said
+/// which country they are in, and puts its street lines in the order of their `line`
+/// attributes when every one has one.
+fn finish_contact(contact: &mut Contact, problems: &mut Vec<String>) {
+    let region = values::dialing_region(contact.address.as_ref().and_then(|a| a.country.as_deref()));
+    for phone in &mut contact.phones {
+        normalize(phone, region, problems);
+    }
+    if let Some(address) = contact.address.as_mut()
+        && address.street.iter().all(|street| street.line.is_some())
+    {
+        address.street.sort_by_key(|street| street.line);
     }
 }
 
@@ -1905,6 +2042,21 @@ fn resolve_reference(name: &str) -> Option<Resolved> {
         return char::from_u32(code).filter(|&c| c != '\0').map(Resolved::Char);
     }
     quick_xml::escape::resolve_predefined_entity(name).map(Resolved::Text)
+}
+
+/// The last warning of a lead that had more than [`MAX_WARNINGS`].
+fn more_warnings(dropped: usize) -> String {
+    format!("{dropped} more warning(s) were not kept (at most {MAX_WARNINGS} per lead)")
+}
+
+/// About what an extension costs to copy.
+fn extension_bytes(extension: &Extension) -> usize {
+    let attributes: usize = extension
+        .attributes
+        .iter()
+        .map(|(name, value)| name.len() + value.len() + 48)
+        .sum();
+    extension.path.len() + attributes + extension.text.as_ref().map_or(0, String::len) + 96
 }
 
 #[cfg(test)]

@@ -1,6 +1,6 @@
 //! Limits on the raw message, checked before mail-parser reads it.
 //!
-//! mail-parser is quick on mail as clients write it, but three shapes of hostile input hurt it,
+//! mail-parser is quick on mail as clients write it, but four shapes of hostile input hurt it,
 //! and they have to be refused before it runs:
 //! - attached messages (`message/rfc822`, and the parts of a `multipart/digest`) become nested
 //!   values that it builds, copies and drops recursively: the hundreds of thousands of levels
@@ -8,17 +8,28 @@
 //! - a multipart whose boundary never comes is searched for up to the end of the input, once
 //!   per multipart, so many of them make the parse quadratic;
 //! - every part costs a couple of hundred bytes whatever its size, so millions of empty parts
-//!   take gigabytes.
+//!   take gigabytes;
+//! - an attached message whose content is, unencoded, nothing but another attached message
+//!   (its header block declares `message/rfc822` again), inside a multipart: when the
+//!   multipart's boundary ends them, mail-parser closes only the inner message before
+//!   handling the boundary, so it files parts under the wrong message and trips over its own
+//!   indexes (a debug assertion, "Invalid part ID, could not find multipart."; in release a
+//!   wrong tree, and in a `multipart/alternative` a slice out of range, a panic, hence an
+//!   abort). Found by the fuzzer. With no boundary in effect (at the top of the mail) such
+//!   nesting reads fine and is allowed.
 //!
 //! So the check counts, in one pass over the lines, what each of those needs: a Content-Type
 //! field (its name read as mail-parser reads it, whitespace ignored) whose type is `message`
-//! or subtype `digest`, one whose type is `multipart`, and `--` (every boundary starts with
-//! it). mail-parser also parses again what it decoded from a base64 or quoted-printable
-//! attached message, up to three levels down, so when the input declares an attached message,
-//! its runs of base64 lines are decoded and counted, and so is a quoted-printable reading of
-//! it. The counts over-estimate (a
-//! Content-Type line quoted in a body counts, so does any `--`); the limits are far above what
-//! mail clients write.
+//! or subtype `digest`, one whose type is `multipart`, `--` (every boundary starts with
+//! it), and, once a multipart was declared, header blocks (runs of non-blank lines) declaring
+//! a `message` type right after a block that makes a message (its Content-Type says
+//! `message`, or it has a line starting with `--` and no Content-Type after it: a
+//! `multipart/digest` part). mail-parser also parses again what it decoded from a base64 or
+//! quoted-printable attached message, up to three levels down, so when the input declares an
+//! attached message, its runs of base64 lines are decoded and counted, and so is a
+//! quoted-printable reading of it. The counts over-estimate (a Content-Type line quoted in a
+//! body counts, so does any `--`, and a block of body text counts as a header block); the
+//! limits are far above what mail clients write.
 
 use std::borrow::Cow;
 
@@ -39,9 +50,10 @@ const MULTIPART_SCAN_BUDGET: usize = 1 << 30;
 const MAX_BOUNDARY_MARKERS: usize = 500_000;
 /// How many times mail-parser decodes and parses again.
 const DECODING_LEVELS: usize = 3;
-/// Base64 runs shorter than this cannot hide enough structure to matter (a few parts), and
-/// single lines of plain text often look like base64.
-const MIN_BASE64_RUN: usize = 256;
+/// Base64 runs shorter than this cannot hide enough structure to matter (two nested messages
+/// in a multipart take some 140 characters of base64), and single lines of plain text often
+/// look like base64.
+const MIN_BASE64_RUN: usize = 128;
 
 pub(super) fn check_structure(raw: &[u8]) -> Result<(), MailError> {
     let counts = count(raw, 0);
@@ -65,6 +77,13 @@ pub(super) fn check_structure(raw: &[u8]) -> Result<(), MailError> {
             counts.boundary_markers
         ));
     }
+    if counts.nested_messages > 0 {
+        return too_complex(
+            "an attached message that holds, unencoded, nothing but another attached message, \
+             inside a multipart (a nesting mail-parser misreads)"
+                .to_owned(),
+        );
+    }
     Ok(())
 }
 
@@ -73,6 +92,9 @@ struct Counts {
     message_parts: usize,
     multiparts: usize,
     boundary_markers: usize,
+    /// Header blocks declaring a `message` type right after one that makes a message, with a
+    /// multipart declared before them.
+    nested_messages: usize,
 }
 
 impl Counts {
@@ -81,6 +103,7 @@ impl Counts {
             message_parts: self.message_parts.max(other.message_parts),
             multiparts: self.multiparts.max(other.multiparts),
             boundary_markers: self.boundary_markers.max(other.boundary_markers),
+            nested_messages: self.nested_messages.max(other.nested_messages),
         }
     }
 
@@ -89,6 +112,7 @@ impl Counts {
             message_parts: self.message_parts.saturating_add(other.message_parts),
             multiparts: self.multiparts.saturating_add(other.multiparts),
             boundary_markers: self.boundary_markers.saturating_add(other.boundary_markers),
+            nested_messages: self.nested_messages.saturating_add(other.nested_messages),
         }
     }
 }
@@ -136,31 +160,97 @@ fn count_fields(bytes: &[u8]) -> Counts {
     };
     // The Content-Type field being read (its value may continue on folded lines).
     let mut field: Option<ContentTypeField> = None;
+    let mut blocks = Blocks::default();
     for line in text.split('\n').map(str::as_bytes) {
         if let Some(current) = field.as_mut()
             && matches!(line.first(), Some(b' ' | b'\t'))
         {
             current.read(line, &mut counts);
+            blocks.typed(current.message_type);
             continue;
         }
         field = None;
+        if line.strip_suffix(b"\r").unwrap_or(line).is_empty() {
+            blocks.blank_line(&mut counts);
+            continue;
+        }
+        blocks.line(line);
         if let Some(value) = content_type_value(line) {
             let mut current = ContentTypeField {
                 within: Within::Type,
                 multipart: false,
                 message: false,
+                message_type: false,
             };
             current.read(value, &mut counts);
+            blocks.typed(current.message_type);
             field = Some(current);
         }
     }
+    blocks.blank_line(&mut counts);
     counts
+}
+
+/// The runs of non-blank lines (header blocks, and body text taken for one), read for
+/// [`Counts::nested_messages`].
+#[derive(Debug, Default)]
+struct Blocks {
+    /// Whether the current block has a line yet.
+    started: bool,
+    /// Whether the current block came right after one that makes a message, one blank line
+    /// between.
+    follows_message: bool,
+    /// Whether the current block makes the part it heads a message: its last Content-Type
+    /// says `message`, or it has none after a line starting with `--` (a `multipart/digest`
+    /// part is a message unless it says otherwise; parts of other multiparts count too).
+    makes_message: bool,
+    /// Whether a Content-Type of the current block says `message`.
+    declares_message: bool,
+    /// Whether the block before the last blank line makes a message.
+    previous_makes_message: bool,
+}
+
+impl Blocks {
+    fn line(&mut self, line: &[u8]) {
+        if !self.started {
+            self.started = true;
+            self.follows_message = self.previous_makes_message;
+        }
+        if line.starts_with(b"--") {
+            self.makes_message = true;
+        }
+    }
+
+    /// A line of a Content-Type field of the current block was read; `message` is whether
+    /// its type says `message` so far.
+    fn typed(&mut self, message: bool) {
+        self.makes_message = message;
+        self.declares_message |= message;
+    }
+
+    fn blank_line(&mut self, counts: &mut Counts) {
+        if !self.started {
+            // Two blank lines in a row: the next block follows no header block.
+            self.previous_makes_message = false;
+            return;
+        }
+        if self.follows_message && self.declares_message && counts.multiparts > 0 {
+            counts.nested_messages += 1;
+        }
+        *self = Self {
+            previous_makes_message: self.makes_message,
+            ..Self::default()
+        };
+    }
 }
 
 struct ContentTypeField {
     within: Within,
     multipart: bool,
+    /// The type is `message` or the subtype `digest`.
     message: bool,
+    /// The type is `message`.
+    message_type: bool,
 }
 
 impl ContentTypeField {
@@ -172,9 +262,12 @@ impl ContentTypeField {
                 self.multipart = true;
                 counts.multiparts += 1;
             }
-            if !self.message && contains_ignore_case(media_type, b"message") {
-                self.message = true;
-                counts.message_parts += 1;
+            if contains_ignore_case(media_type, b"message") {
+                self.message_type = true;
+                if !self.message {
+                    self.message = true;
+                    counts.message_parts += 1;
+                }
             }
             match slash {
                 Some(slash) => {

@@ -83,8 +83,9 @@ pub struct InboundMessage {
 /// The text of one ADF document and where in the mail it was found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AdfSource {
-    /// Where the document was: "text body", "html body", "attachment lead.xml", each prefixed
-    /// by "forwarded message > " once per forward it sat in.
+    /// Where the document was: "text body", "html body", "attachment lead.xml" (a file name
+    /// over 100 characters cut there with `…`), each prefixed by "forwarded message > " once
+    /// per forward it sat in.
     pub location: String,
     /// From `<?xml`/`<adf` to `</adf>`, as found (after HTML un-escaping). It is Unicode text:
     /// an encoding named in its XML declaration describes the bytes it was decoded from.

@@ -317,12 +317,25 @@ fn describe(part: &MessagePart<'_>) -> String {
     match &part.body {
         PartType::Text(_) if is_body(part) => "text body".to_owned(),
         PartType::Html(_) if is_body(part) => "html body".to_owned(),
-        PartType::Multipart(_) => format!("{} part", content_type(part)),
+        PartType::Multipart(_) => format!("{} part", quoted(&content_type(part))),
         PartType::Message(_) => "forwarded message".to_owned(),
         _ => match part.attachment_name().map(str::trim).filter(|name| !name.is_empty()) {
-            Some(name) => format!("attachment {name}"),
-            None => format!("attachment ({})", content_type(part)),
+            Some(name) => format!("attachment {}", quoted(name)),
+            None => format!("attachment ({})", quoted(&content_type(part))),
         },
+    }
+}
+
+/// How many characters of a file name or content type a location or note quotes: one may be
+/// quoted for every document and note of its part, and a hostile mail can name an attachment
+/// with megabytes.
+const QUOTED_CHARS: usize = 100;
+
+/// At most [`QUOTED_CHARS`] characters of `name`, cut with `…`.
+fn quoted(name: &str) -> Cow<'_, str> {
+    match name.char_indices().nth(QUOTED_CHARS) {
+        Some((cut, _)) => Cow::Owned(format!("{}…", &name[..cut])),
+        None => Cow::Borrowed(name),
     }
 }
 
