@@ -14,10 +14,10 @@ use crate::bench::summary;
 
 /// A typical lead mail: multipart/alternative, the ADF in both parts (as Gmail-built
 /// provider mail is), a wanted car and a trade-in.
-fn lead_mail(n: usize) -> String {
+fn lead_mail(run: i64, n: usize) -> String {
     let adf = format!(
         r#"<?xml version="1.0"?><?adf version="1.0"?>
-<adf><prospect status="new"><id sequence="1" source="BenchLeads">BL-{n}</id>
+<adf><prospect status="new"><id sequence="1" source="BenchLeads">BL-{run}-{n}</id>
 <requestdate>2026-11-25T09:02:11-05:00</requestdate>
 <vehicle interest="buy" status="used"><year>2022</year><make>Toyota</make><model>Camry</model><trim>SE</trim>
 <vin>4T1G11AK5NU{n:06}</vin><stock>T{n}</stock><price type="asking" currency="USD">24995</price></vehicle>
@@ -74,7 +74,7 @@ pub async fn run(database_url: &str, mails: usize) -> Result<(), BoxError> {
             .files
             .put(
                 &format!("mail/inbound/{id}"),
-                lead_mail(n + run_id as usize).into_bytes(),
+                lead_mail(run_id, n).into_bytes(),
                 "message/rfc822",
             )
             .await?;
