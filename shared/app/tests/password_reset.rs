@@ -210,6 +210,11 @@ async fn an_unknown_address_gets_the_same_answer_and_no_mail() {
     assert_eq!(known.status, 202);
     assert_eq!(known.body["data"], unknown.body["data"], "the same body either way");
     assert_eq!(outbox(&world).len(), 1);
+
+    // Asked again within the minute (from anywhere): the same answer, no second mail.
+    let again = ask_for_reset(&world, "manager@alpha.test").await;
+    assert_eq!((again.status, &again.body["data"]), (202, &unknown.body["data"]));
+    assert_eq!(outbox(&world).len(), 1, "one mail a minute per account");
 }
 
 #[tokio::test]

@@ -339,24 +339,29 @@ pub async fn revoke_api_key(
 }
 
 /// Stores the SHA-256 of a fresh password-reset token and its expiry, replacing any earlier
-/// token of the user (only the latest link works).
+/// token of the user (only the latest link works) — unless the current token expires after
+/// `unless_current_expires_after`, i.e. was issued too recently. Returns whether it stored.
 pub async fn set_reset_token(
     tx: &Transaction<'_>,
     user_id: i64,
     token_hash: &str,
     expires_at: DateTime<Utc>,
-) -> Result<(), StoreError> {
-    tx.query_typed(
-        "UPDATE users SET reset_token_hash = $2, reset_token_expires_at = $3 WHERE id = $1",
-        &[
-            (&user_id, Type::INT8),
-            (&token_hash, Type::TEXT),
-            (&expires_at, Type::TIMESTAMPTZ),
-        ],
-    )
-    .await
-    .map_err(StoreError::query("storing a password-reset token"))?;
-    Ok(())
+    unless_current_expires_after: DateTime<Utc>,
+) -> Result<bool, StoreError> {
+    let updated = tx
+        .execute_typed(
+            "UPDATE users SET reset_token_hash = $2, reset_token_expires_at = $3
+              WHERE id = $1 AND (reset_token_expires_at IS NULL OR reset_token_expires_at <= $4)",
+            &[
+                (&user_id, Type::INT8),
+                (&token_hash, Type::TEXT),
+                (&expires_at, Type::TIMESTAMPTZ),
+                (&unless_current_expires_after, Type::TIMESTAMPTZ),
+            ],
+        )
+        .await
+        .map_err(StoreError::query("storing a password-reset token"))?;
+    Ok(updated == 1)
 }
 
 /// The user a password-reset token belongs to, locked for the rest of the transaction so a
