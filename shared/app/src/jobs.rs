@@ -215,7 +215,6 @@ async fn handle_email_message(state: &State, message: &SqsMessage) -> Handled {
             Handled::Done
         }
         Ok(Outcome::Unusable { reason }) => Handled::Dropped(reason),
-        Ok(Outcome::NotOurs { .. }) => Handled::Done,
         Err(error) if error.is_transient() => Handled::Retry(error.to_string()),
         Err(error) => Handled::Dropped(error.to_string()),
     }

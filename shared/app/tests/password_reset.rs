@@ -447,10 +447,12 @@ async fn messages_the_worker_cannot_use_are_acknowledged_and_nothing_is_sent() {
             "email.explode",
             "email.password_reset",
             "email.password_reset",
-            "email (unparsable)"
+            "email (unparsable)",
+            "lead.first_contact"
         ],
-        "recorded, except the first contact"
+        "each recorded; the first contact kept whole, to replay when its sender exists"
     );
+    assert_eq!(failures[4].1["lead_id"], 1);
     assert_eq!(failures[0].1["token"], "[redacted]", "secrets are not kept");
 }
 

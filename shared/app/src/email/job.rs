@@ -74,8 +74,6 @@ pub enum Outcome {
     Rejected { reason: String },
     /// An unknown type or version, or a payload of the wrong shape; recorded in `job_failures`.
     Unusable { reason: String },
-    /// A message for a sender that does not exist yet; acknowledged, nothing recorded.
-    NotOurs { job_type: String },
 }
 
 /// Why a message could not be handled now. [`EmailError::is_transient`] says whether SQS
@@ -116,15 +114,10 @@ pub async fn run(state: &State, message: &JobMessage, sqs_message_id: Option<&st
             }
         }
         (FIRST_CONTACT_JOB, _) => {
-            tracing::warn!(
-                job = FIRST_CONTACT_JOB,
-                idempotency_key = %message.idempotency_key,
-                dealership_id = message.dealership_id,
-                "the lead first-contact sender is not built yet; message acknowledged, nothing sent"
-            );
-            Ok(Outcome::NotOurs {
-                job_type: message.r#type.clone(),
-            })
+            // Kept whole in job_failures (it holds no secret), to be replayed once the sender
+            // exists, rather than dropped: a lead's first contact is not lost.
+            let reason = "the lead first-contact sender is not built yet; kept to replay".to_owned();
+            unusable(state, message, sqs_message_id, reason).await
         }
         (job_type, version) => {
             let reason = format!("no e-mail job {job_type:?} version {version}");
