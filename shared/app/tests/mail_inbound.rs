@@ -509,3 +509,32 @@ async fn a_mail_that_cannot_be_recorded_fails_the_invocation_so_lambda_retries_i
     let error = inbound::handle(&room.world.state, event).await.unwrap_err();
     assert!(error.is_transient(), "{error}");
 }
+
+#[tokio::test]
+async fn a_lead_without_comments_opens_its_conversation_with_a_summary_line() {
+    let room = Mailroom::new().await;
+    let to = "leads+alpha@in.rylie.test";
+    let quiet = adf("Q-1").replace(
+        "<comments>Is the Camry still available? I could come Saturday morning.</comments>",
+        "",
+    );
+    room.deliver(to, &text_mail("leads@autotrader.example", to, &quiet))
+        .await;
+    let owner = support::owner(&room.world.db).await;
+    let row = &owner
+        .query_typed("SELECT content, sender, message_type FROM messages", &[])
+        .await
+        .unwrap()[0];
+    assert_eq!(
+        (
+            row.get::<_, String>(0),
+            row.get::<_, String>(1),
+            row.get::<_, String>(2)
+        ),
+        (
+            format!("New lead from AutoTrader: 2022 Toyota Camry SE (VIN {VIN})"),
+            "system".to_owned(),
+            "system".to_owned()
+        )
+    );
+}

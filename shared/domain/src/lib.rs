@@ -7,6 +7,7 @@
 pub mod access;
 pub mod adf;
 pub mod api_key;
+mod content_hash;
 pub mod dealership;
 pub mod feed;
 pub mod mail;

@@ -101,8 +101,10 @@ async fn write(
     } else {
         None
     };
-    let vehicle_id = match first_wanted(&report["vehicles"]) {
-        Some(wanted) => vehicles::find_in_stock(&tx, dealership, text(&wanted["vin"]), text(&wanted["stock"])).await?,
+    let vehicle_id = match interest {
+        Some(wanted) => {
+            vehicles::find_in_stock(&tx, dealership, wanted.vin.as_deref(), wanted.stock.as_deref()).await?
+        }
         None => None,
     };
     let conversation_id = conversations::open(
@@ -128,7 +130,7 @@ async fn write(
         },
     )
     .await?;
-    let summary = summary_line(lead, &report);
+    let summary = summary_line(lead);
     let first_message = match comments {
         Some(comments) => NewMessage {
             content: comments,
@@ -211,14 +213,6 @@ fn text(value: &Value) -> Option<&str> {
     value.as_str().map(str::trim).filter(|s| !s.is_empty())
 }
 
-/// The first vehicle of the report the customer wants (not one they trade in or sell).
-fn first_wanted(vehicles: &Value) -> Option<&Value> {
-    vehicles
-        .as_array()?
-        .iter()
-        .find(|v| !matches!(v["interest"].as_str(), Some("trade-in" | "sell")))
-}
-
 fn customer_details(customer: &Value) -> CustomerDetails {
     let owned = |value: &Value| text(value).map(str::to_owned);
     let email = customer["emails"]
@@ -258,19 +252,19 @@ fn is_e164(number: &str) -> bool {
 
 /// "New lead from AutoTrader: 2021 Toyota Camry (VIN ...)", the conversation's first line
 /// when the customer wrote nothing.
-fn summary_line(lead: &Lead, report: &Value) -> String {
+fn summary_line(lead: &Lead) -> String {
     let provider = lead.provider_key().unwrap_or("a lead provider");
-    let vehicle = first_wanted(&report["vehicles"]).map(|v| {
-        let mut words: Vec<String> = ["year", "make", "model", "trim"]
-            .iter()
-            .filter_map(|k| match &v[*k] {
-                Value::Number(n) => Some(n.to_string()),
-                other => text(other).map(str::to_owned),
-            })
-            .collect();
-        if let Some(vin) = text(&v["vin"]) {
+    let vehicle = lead.vehicle_of_interest().map(|v| {
+        let mut words: Vec<String> = v.year.map(|year| year.to_string()).into_iter().collect();
+        words.extend(
+            [&v.make, &v.model, &v.trim]
+                .into_iter()
+                .filter_map(|word| word.as_deref().map(str::trim).filter(|w| !w.is_empty()))
+                .map(str::to_owned),
+        );
+        if let Some(vin) = v.vin.as_deref() {
             words.push(format!("(VIN {vin})"));
-        } else if let Some(stock) = text(&v["stock"]) {
+        } else if let Some(stock) = v.stock.as_deref() {
             words.push(format!("(stock {stock})"));
         }
         words.join(" ")

@@ -13,6 +13,7 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 use super::{Contact, Lead, Phone, Vehicle};
+use crate::content_hash::ContentEncoder;
 
 /// The reports of several leads, as a JSON array.
 pub fn report_all(leads: &[Lead]) -> Value {
@@ -121,7 +122,8 @@ fn rfc3339(at: &DateTime<FixedOffset>) -> String {
 }
 
 pub(super) fn content_hash(lead: &Lead) -> String {
-    let mut encoder = Encoder(Vec::with_capacity(512));
+    let mut buffer = Vec::with_capacity(512);
+    let mut encoder = ContentEncoder(&mut buffer);
     encoder.text(Some("rylie-adf-lead-v1"));
     let contact = &lead.customer.contact;
     encoder.folded(contact.first_name());
@@ -134,7 +136,7 @@ pub(super) fn content_hash(lead: &Lead) -> String {
     for vehicle in &lead.vehicles {
         encoder.text(Some(vehicle.interest.as_str()));
         encoder.text(Some(vehicle.status.as_str()));
-        encoder.number(vehicle.year.map(i64::from));
+        encoder.optional_number(vehicle.year.map(i64::from));
         encoder.folded(vehicle.make.as_deref());
         encoder.folded(vehicle.model.as_deref());
         encoder.folded(vehicle.trim.as_deref());
@@ -145,13 +147,13 @@ pub(super) fn content_hash(lead: &Lead) -> String {
             Some(price) => {
                 encoder.text(Some(price.kind.as_str()));
                 // Cents, so that 23995 and 23995.00 are one price.
-                encoder.number(price.amount.map(|amount| (amount * 100.0).round() as i64));
+                encoder.optional_number(price.amount.map(|amount| (amount * 100.0).round() as i64));
             }
         }
         match &vehicle.odometer {
             None => encoder.text(None),
             Some(odometer) => {
-                encoder.number(odometer.value.map(i64::from));
+                encoder.optional_number(odometer.value.map(i64::from));
                 encoder.text(odometer.units.map(|units| units.as_str()));
             }
         }
@@ -160,56 +162,5 @@ pub(super) fn content_hash(lead: &Lead) -> String {
     encoder.text(None);
     encoder.folded(lead.provider.as_ref().and_then(|provider| provider.name.as_deref()));
     encoder.folded(lead.vendor.as_ref().and_then(|vendor| vendor.name.as_deref()));
-    hex::encode(Sha256::digest(&encoder.0))
-}
-
-struct Encoder(Vec<u8>);
-
-impl Encoder {
-    const NO_VALUE: u8 = 0xFE;
-    const END_OF_TEXT: u8 = 0xFF;
-
-    fn text(&mut self, text: Option<&str>) {
-        match text {
-            None => self.0.push(Self::NO_VALUE),
-            Some(text) => {
-                self.0.extend_from_slice(text.as_bytes());
-                self.0.push(Self::END_OF_TEXT);
-            }
-        }
-    }
-
-    /// Text compared without regard to case or runs of whitespace.
-    fn folded(&mut self, text: Option<&str>) {
-        match text {
-            None => self.0.push(Self::NO_VALUE),
-            Some(text) => {
-                for (index, word) in text.split_whitespace().enumerate() {
-                    if index > 0 {
-                        self.0.push(b' ');
-                    }
-                    for c in word.chars().flat_map(char::to_lowercase) {
-                        let mut buffer = [0; 4];
-                        self.0.extend_from_slice(c.encode_utf8(&mut buffer).as_bytes());
-                    }
-                }
-                self.0.push(Self::END_OF_TEXT);
-            }
-        }
-    }
-
-    fn number(&mut self, number: Option<i64>) {
-        match number {
-            None => self.0.push(Self::NO_VALUE),
-            Some(number) => {
-                self.0.push(0);
-                self.0.extend_from_slice(&number.to_le_bytes());
-            }
-        }
-    }
-
-    fn list<'t>(&mut self, items: impl Iterator<Item = &'t str>) {
-        items.for_each(|item| self.text(Some(item)));
-        self.0.push(Self::NO_VALUE);
-    }
+    hex::encode(Sha256::digest(&buffer))
 }

@@ -24,6 +24,7 @@ use sha2::{Digest, Sha256};
 use super::mapping::{ColumnMapping, Field};
 use super::values::{self, Cents, ValueError};
 use super::{Condition, FeedVehicle, RowIssue, RowOutcome};
+use crate::content_hash::ContentEncoder;
 use crate::vin::{self, Vin};
 
 /// How many bytes are looked at to sniff the delimiter and the encoding.
@@ -738,42 +739,6 @@ fn content_hash(vehicle: &FeedVehicle, buffer: &mut Vec<u8>) -> String {
     );
     let digest = Sha256::digest(buffer.as_slice());
     hex::encode(&digest[..16])
-}
-
-struct ContentEncoder<'b>(&'b mut Vec<u8>);
-
-impl ContentEncoder<'_> {
-    const NO_VALUE: u8 = 0xFE;
-    const END_OF_TEXT: u8 = 0xFF;
-
-    fn text(&mut self, text: Option<&str>) {
-        match text {
-            None => self.0.push(Self::NO_VALUE),
-            Some(text) => {
-                self.0.extend_from_slice(text.as_bytes());
-                self.0.push(Self::END_OF_TEXT);
-            }
-        }
-    }
-
-    fn number(&mut self, number: i64) {
-        self.0.extend_from_slice(&number.to_le_bytes());
-    }
-
-    fn optional_number(&mut self, number: Option<i64>) {
-        match number {
-            None => self.0.push(Self::NO_VALUE),
-            Some(number) => {
-                self.0.push(0);
-                self.number(number);
-            }
-        }
-    }
-
-    fn list<'t>(&mut self, items: impl Iterator<Item = &'t str>) {
-        items.for_each(|item| self.text(Some(item)));
-        self.0.push(Self::NO_VALUE);
-    }
 }
 
 #[cfg(test)]
