@@ -158,7 +158,7 @@ fn the_openapi_document_has_every_route_and_nothing_else() {
     let mut documented = Routes::new();
     for (path, operations) in document["paths"].as_object().unwrap() {
         for (method, operation) in operations.as_object().unwrap() {
-            let function = operation["operationId"].as_str().unwrap().to_owned();
+            let function = operation["x-rylie-function"].as_str().unwrap().to_owned();
             documented.insert((function, method.to_uppercase(), path.clone()));
         }
     }
@@ -166,4 +166,87 @@ fn the_openapi_document_has_every_route_and_nothing_else() {
     let personas = &document["paths"]["/v1/dealerships/{dealership_id}/personas/{persona_id}"]["delete"];
     assert_eq!(personas["x-rylie-permission"], "personas:delete");
     assert_eq!(personas["parameters"].as_array().unwrap().len(), 2);
+}
+
+#[test]
+fn every_route_documents_its_bodies_from_the_code_that_reads_them() {
+    let document = rylie_app::routes::openapi::document();
+    let operation = |path: &str, method: &str| document["paths"][path][method].clone();
+
+    // A request schema is the route's reader, run on an empty object: every field, its limits,
+    // what is required, nothing else accepted.
+    let create = operation("/v1/dealerships/{dealership_id}/personas", "post");
+    let body = &create["requestBody"]["content"]["application/json"]["schema"];
+    assert_eq!(body["additionalProperties"], false);
+    assert_eq!(body["required"], serde_json::json!(["name", "prompt_template"]));
+    assert_eq!(body["properties"]["temperature"]["maximum"], 2.0);
+    assert_eq!(body["properties"]["handover_keywords"]["maxItems"], 50);
+    let update = operation("/v1/dealerships/{dealership_id}/personas/{persona_id}", "patch");
+    assert_eq!(
+        update["requestBody"]["content"]["application/json"]["schema"]["required"],
+        serde_json::json!([]),
+        "an update requires nothing"
+    );
+    let key = operation("/v1/dealerships/{dealership_id}/api-keys", "post");
+    assert_eq!(
+        key["requestBody"]["content"]["application/json"]["schema"]["properties"]["rate_limit_tier"]["enum"],
+        serde_json::json!(["standard", "premium", "enterprise"])
+    );
+
+    // An answer's schema is the serialised type's, under the shared envelope.
+    let created = &create["responses"]["201"]["content"]["application/json"]["schema"]["allOf"];
+    assert_eq!(created[0]["$ref"], "#/components/schemas/Success");
+    assert_eq!(created[1]["properties"]["data"]["$ref"], "#/components/schemas/Persona");
+    let persona = &document["components"]["schemas"]["Persona"];
+    for field in [
+        "id",
+        "dealership_id",
+        "prompt_template",
+        "handover_keywords",
+        "created_at",
+    ] {
+        assert!(persona["properties"][field].is_object(), "Persona.{field}");
+    }
+    let list = operation("/v1/dealerships/{dealership_id}/vehicles", "get");
+    let data = &list["responses"]["200"]["content"]["application/json"]["schema"]["allOf"][1]["properties"]["data"];
+    assert_eq!(data["items"]["$ref"], "#/components/schemas/Vehicle");
+    let names: Vec<&str> = list["parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    assert!(names.contains(&"limit") && names.contains(&"sort"), "{names:?}");
+
+    // Every $ref resolves.
+    let text = document.to_string();
+    for reference in text.split("\"$ref\":\"#/components/schemas/").skip(1) {
+        let name = &reference[..reference.find('"').unwrap()];
+        assert!(document["components"]["schemas"][name].is_object(), "unresolved {name}");
+    }
+
+    // Every body-changing route reads a documented body, except those that take none.
+    let bodiless: std::collections::BTreeSet<&str> = [
+        "api-personas-set-default",
+        "api-api-keys-revoke",
+        "api-dealerships-activation",
+        "api-inventory-imports-confirm",
+    ]
+    .into();
+    for (path, operations) in document["paths"].as_object().unwrap() {
+        for method in ["post", "patch", "put"] {
+            if let Some(operation) = operations.get(method) {
+                let function = operation["x-rylie-function"].as_str().unwrap();
+                let documented = operation["requestBody"].is_object();
+                if function == "api-cors-preflight" {
+                    continue;
+                }
+                assert_eq!(
+                    documented,
+                    !bodiless.contains(function),
+                    "{method} {path} ({function}): request body documented"
+                );
+            }
+        }
+    }
 }

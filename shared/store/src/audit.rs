@@ -98,7 +98,7 @@ mod tests {
 }
 
 /// An audit row as the API shows it.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, schemars::JsonSchema)]
 pub struct AuditRow {
     pub id: i64,
     pub user_id: Option<i64>,

@@ -216,7 +216,7 @@ pub async fn record_api_key_use(tx: &Transaction<'_>, id: i64, uses: i64) -> Res
 }
 
 /// An API key as its dealership's admins see it: never the hash.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, schemars::JsonSchema)]
 pub struct ApiKeyView {
     pub id: i64,
     pub name: String,

@@ -32,7 +32,7 @@ pub async fn gate(tx: &Transaction<'_>, id: DealershipId) -> Result<Gate, StoreE
 }
 
 /// A dealership as the API shows it: its settable fields, flattened, and its bookkeeping.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, schemars::JsonSchema)]
 pub struct Dealership {
     pub id: i64,
     pub active: bool,
@@ -43,7 +43,7 @@ pub struct Dealership {
 }
 
 /// The fields a caller sets (all of them; a partial update is merged by the caller).
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
 pub struct DealershipFields {
     pub name: String,
     pub subdomain: String,

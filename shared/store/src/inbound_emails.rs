@@ -14,7 +14,7 @@ use tokio_postgres::{Row, Transaction, types::Type};
 
 use crate::{StoreError, page::Page};
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, schemars::JsonSchema)]
 pub struct InboundEmail {
     pub id: i64,
     pub dealership_id: Option<i64>,

@@ -9,7 +9,7 @@ use tokio_postgres::{Row, Transaction, types::Type};
 
 use crate::{StoreError, page::Page};
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, schemars::JsonSchema)]
 pub struct Import {
     pub id: i64,
     pub dealership_id: i64,

@@ -10,7 +10,7 @@ use tokio_postgres::{
 
 use crate::{StoreError, page::Page};
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, schemars::JsonSchema)]
 pub struct Persona {
     pub id: i64,
     pub dealership_id: i64,

@@ -8,7 +8,7 @@ use tokio_postgres::{Row, Transaction, types::Type};
 use crate::{StoreError, page::Page};
 
 /// A user as the API shows it: never the password hash or tokens.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct User {
     pub id: i64,
     pub dealership_id: Option<i64>,

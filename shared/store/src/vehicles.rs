@@ -13,7 +13,7 @@ use tokio_postgres::{Row, Transaction, types::Type};
 
 use crate::{StoreError, page::Page};
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, schemars::JsonSchema)]
 pub struct Vehicle {
     pub id: i64,
     pub vin: Option<String>,

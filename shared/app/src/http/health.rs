@@ -3,9 +3,24 @@
 
 use lambda_http::{Body, Request, Response, http::Method, http::StatusCode};
 use rylie_store::health::{self, DatabaseHealth};
-use serde_json::json;
 
 use super::{ApiError, Ctx, envelope};
+
+/// What `/health` (status, function, version) and `/healthz` (status, database,
+/// schema_version) answer.
+#[derive(Debug, serde::Serialize, schemars::JsonSchema)]
+pub struct Health {
+    pub status: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub function: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub version: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub database: Option<&'static str>,
+    /// The newest migration applied.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub schema_version: Option<i64>,
+}
 
 pub async fn handle(ctx: Ctx<'_>, request: Request) -> Result<Response<Body>, ApiError> {
     let (state, meta) = (ctx.state, &ctx.meta);
@@ -16,13 +31,25 @@ pub async fn handle(ctx: Ctx<'_>, request: Request) -> Result<Response<Body>, Ap
         "/health" => Ok(envelope::ok(
             meta,
             StatusCode::OK,
-            &json!({ "status": "ok", "function": state.config.function, "version": env!("CARGO_PKG_VERSION") }),
+            &Health {
+                status: "ok",
+                function: Some(state.config.function.clone()),
+                version: Some(env!("CARGO_PKG_VERSION")),
+                database: None,
+                schema_version: None,
+            },
         )),
         "/healthz" => match health::check(&state.db, &state.migrations).await {
             DatabaseHealth::Ready { schema_version } => Ok(envelope::ok(
                 meta,
                 StatusCode::OK,
-                &json!({ "status": "ready", "database": "ok", "schema_version": schema_version }),
+                &Health {
+                    status: "ready",
+                    function: None,
+                    version: None,
+                    database: Some("ok"),
+                    schema_version,
+                },
             )),
             DatabaseHealth::NotReady { reason } => {
                 tracing::warn!(%reason, "not ready");

@@ -1,12 +1,16 @@
 //! Input at the edge: a JSON body or a query string, checked field by field. Every problem is
 //! collected, so a caller fixes a form in one round, not one field per request; unknown
 //! fields are refused (a typo must not be silently ignored); bodies are size-limited.
+//!
+//! Each accessor also writes down what it accepts, so a route's body reader, run once on
+//! [`Fields::describe`], is the JSON Schema of its request in the OpenAPI document: the
+//! documentation cannot drift from the code that enforces it.
 
 use std::collections::BTreeSet;
 
 use lambda_http::{Body, Request, RequestExt, http::StatusCode};
 use rylie_store::page::{Direction, Page};
-use serde_json::{Map, Value};
+use serde_json::{Map, Value, json};
 
 use super::{ApiError, envelope::FieldError};
 
@@ -41,12 +45,31 @@ pub fn json_object(request: &Request) -> Result<Fields, ApiError> {
     }
 }
 
+/// Reads the body with `reader` (a route's fields, in one function) and refuses it with every
+/// problem found, unknown fields included.
+pub fn body<T>(request: &Request, reader: impl FnOnce(&mut Fields) -> T) -> Result<T, ApiError> {
+    let mut fields = json_object(request)?;
+    let value = reader(&mut fields);
+    fields.finish()?;
+    Ok(value)
+}
+
+/// The JSON Schema of the body `reader` accepts, read from the reader itself.
+pub fn schema_of<T>(reader: impl FnOnce(&mut Fields) -> T) -> Value {
+    let mut fields = Fields::describe();
+    reader(&mut fields);
+    fields.schema()
+}
+
 /// A JSON object being checked; problems accumulate until [`Fields::finish`].
 #[derive(Debug)]
 pub struct Fields {
     map: Map<String, Value>,
     seen: BTreeSet<String>,
     errors: Vec<FieldError>,
+    /// What each accessor accepts, by field: the request's JSON Schema.
+    properties: Map<String, Value>,
+    required: BTreeSet<String>,
 }
 
 impl Fields {
@@ -55,7 +78,29 @@ impl Fields {
             map,
             seen: BTreeSet::new(),
             errors: Vec::new(),
+            properties: Map::new(),
+            required: BTreeSet::new(),
         }
+    }
+
+    /// An empty object, to run a body reader on for its schema (every field is absent).
+    pub fn describe() -> Self {
+        Self::new(Map::new())
+    }
+
+    /// The JSON Schema of the fields read so far: an object refusing unknown properties.
+    pub fn schema(&self) -> Value {
+        json!({
+            "type": "object",
+            "additionalProperties": false,
+            "properties": self.properties,
+            "required": self.required,
+        })
+    }
+
+    /// Writes down what `field` accepts (the last word wins: `email` refines `string`).
+    fn accepts(&mut self, field: &str, schema: Value) {
+        self.properties.insert(field.to_owned(), schema);
     }
 
     pub fn error(&mut self, field: &str, code: &'static str, message: impl Into<String>) {
@@ -78,6 +123,10 @@ impl Fields {
 
     /// A string of `min..=max` characters (after trimming); None when absent or invalid.
     pub fn string(&mut self, field: &str, required: bool, min: usize, max: usize) -> Option<String> {
+        self.accepts(field, json!({ "type": "string", "minLength": min, "maxLength": max }));
+        if required {
+            self.required.insert(field.to_owned());
+        }
         match self.take(field) {
             None if required => {
                 self.error(field, "REQUIRED", "is required");
@@ -103,7 +152,9 @@ impl Fields {
 
     /// An e-mail address, lower-cased: one `@`, no spaces, a dot in the domain.
     pub fn email(&mut self, field: &str, required: bool) -> Option<String> {
-        let value = self.string(field, required, 3, 254)?.to_lowercase();
+        let value = self.string(field, required, 3, 254);
+        self.accepts(field, json!({ "type": "string", "format": "email", "maxLength": 254 }));
+        let value = value?.to_lowercase();
         if is_email(&value) {
             Some(value)
         } else {
@@ -114,11 +165,12 @@ impl Fields {
 
     /// A list of at most `max_items` e-mail addresses, lower-cased.
     pub fn emails(&mut self, field: &str, max_items: usize) -> Option<Vec<String>> {
-        let values: Vec<String> = self
-            .strings(field, max_items, 254)?
-            .into_iter()
-            .map(|value| value.to_lowercase())
-            .collect();
+        let values = self.strings(field, max_items, 254);
+        self.accepts(
+            field,
+            json!({ "type": "array", "maxItems": max_items, "items": { "type": "string", "format": "email" } }),
+        );
+        let values: Vec<String> = values?.into_iter().map(|value| value.to_lowercase()).collect();
         match values.iter().find(|value| !is_email(value)) {
             Some(bad) => {
                 self.error(field, "INVALID_FORMAT", format!("{bad:?} is not an e-mail address"));
@@ -130,7 +182,9 @@ impl Fields {
 
     /// One of `allowed`, as given.
     pub fn one_of(&mut self, field: &str, allowed: &[&str]) -> Option<String> {
-        let value = self.string(field, false, 1, 64)?;
+        let value = self.string(field, false, 1, 64);
+        self.accepts(field, json!({ "type": "string", "enum": allowed }));
+        let value = value?;
         if allowed.contains(&value.as_str()) {
             Some(value)
         } else {
@@ -140,6 +194,7 @@ impl Fields {
     }
 
     pub fn number(&mut self, field: &str, min: f64, max: f64) -> Option<f64> {
+        self.accepts(field, json!({ "type": "number", "minimum": min, "maximum": max }));
         match self.take(field) {
             None => None,
             Some(Value::Number(n)) => match n.as_f64() {
@@ -157,6 +212,7 @@ impl Fields {
     }
 
     pub fn integer(&mut self, field: &str, min: i64, max: i64) -> Option<i64> {
+        self.accepts(field, json!({ "type": "integer", "minimum": min, "maximum": max }));
         match self.take(field) {
             None => None,
             Some(Value::Number(n)) => match n.as_i64() {
@@ -178,6 +234,7 @@ impl Fields {
     }
 
     pub fn boolean(&mut self, field: &str) -> Option<bool> {
+        self.accepts(field, json!({ "type": "boolean" }));
         match self.take(field) {
             None => None,
             Some(Value::Bool(value)) => Some(value),
@@ -190,6 +247,11 @@ impl Fields {
 
     /// A list of strings, each `1..=max_len` characters, at most `max_items`.
     pub fn strings(&mut self, field: &str, max_items: usize, max_len: usize) -> Option<Vec<String>> {
+        self.accepts(
+            field,
+            json!({ "type": "array", "maxItems": max_items,
+                    "items": { "type": "string", "minLength": 1, "maxLength": max_len } }),
+        );
         match self.take(field) {
             None => None,
             Some(Value::Array(items)) if items.len() <= max_items => {

@@ -4,11 +4,13 @@
 use lambda_http::{Body, Request, Response, http::StatusCode};
 use rylie_domain::ApiKey;
 use rylie_store::{StoreError, audit, auth as store};
-use serde_json::json;
 
 use crate::{
     auth::random_bytes,
-    http::{ApiError, Ctx, envelope, input},
+    http::{
+        ApiError, Ctx, envelope,
+        input::{self, Fields},
+    },
 };
 
 /// Resource families a key may be scoped to.
@@ -37,8 +39,18 @@ fn valid_scope(scope: &str) -> bool {
     }
 }
 
-pub async fn create(ctx: Ctx<'_>, request: Request) -> Result<Response<Body>, ApiError> {
-    let mut fields = input::json_object(&request)?;
+/// A new key as sent.
+#[derive(Debug)]
+pub struct NewKeyInput {
+    name: Option<String>,
+    description: Option<String>,
+    scopes: Vec<String>,
+    rate_limit_tier: String,
+    kind: String,
+    expires_in_days: Option<i64>,
+}
+
+pub fn read_new_key(fields: &mut Fields) -> NewKeyInput {
     let name = fields.string("name", true, 1, 100);
     let description = fields.string("description", false, 0, 500);
     let scopes = fields.strings("scopes", 20, 50).unwrap_or_default();
@@ -52,25 +64,38 @@ pub async fn create(ctx: Ctx<'_>, request: Request) -> Result<Response<Body>, Ap
             ),
         );
     }
-    let tier = fields
-        .string("rate_limit_tier", false, 1, 20)
-        .unwrap_or_else(|| "standard".to_owned());
-    if !matches!(tier.as_str(), "standard" | "premium" | "enterprise") {
-        fields.error(
-            "rate_limit_tier",
-            "INVALID_VALUE",
-            "must be standard, premium or enterprise",
-        );
+    NewKeyInput {
+        name,
+        description,
+        scopes,
+        rate_limit_tier: fields
+            .one_of("rate_limit_tier", &["standard", "premium", "enterprise"])
+            .unwrap_or_else(|| "standard".to_owned()),
+        kind: fields
+            .one_of("kind", &["integration", "widget"])
+            .unwrap_or_else(|| "integration".to_owned()),
+        expires_in_days: fields.integer("expires_in_days", 1, 3650),
     }
-    let kind = fields
-        .string("kind", false, 1, 20)
-        .unwrap_or_else(|| "integration".to_owned());
-    if !matches!(kind.as_str(), "integration" | "widget") {
-        fields.error("kind", "INVALID_VALUE", "must be integration or widget");
-    }
-    let expires_in_days = fields.integer("expires_in_days", 1, 3650);
-    fields.finish()?;
+}
 
+/// The create answer: the key itself, this once.
+#[derive(Debug, serde::Serialize, schemars::JsonSchema)]
+pub struct CreatedKey {
+    pub api_key: store::ApiKeyView,
+    /// The secret; only its prefix is kept.
+    pub key: String,
+    pub note: &'static str,
+}
+
+pub async fn create(ctx: Ctx<'_>, request: Request) -> Result<Response<Body>, ApiError> {
+    let NewKeyInput {
+        name,
+        description,
+        scopes,
+        rate_limit_tier: tier,
+        kind,
+        expires_in_days,
+    } = input::body(&request, read_new_key)?;
     let dealership = ctx.dealership()?;
     let key = ApiKey::generate(&random_bytes::<44>());
     let hash = key.hash();
@@ -97,7 +122,11 @@ pub async fn create(ctx: Ctx<'_>, request: Request) -> Result<Response<Body>, Ap
     Ok(envelope::ok(
         &ctx.meta,
         StatusCode::CREATED,
-        &json!({ "api_key": view, "key": key.reveal(), "note": "store the key now: it is not shown again" }),
+        &CreatedKey {
+            api_key: view,
+            key: key.reveal().to_owned(),
+            note: "store the key now: it is not shown again",
+        },
     ))
 }
 

@@ -10,8 +10,11 @@ use rylie_store::{
 
 use crate::http::{ApiError, Ctx, envelope, envelope::FieldError, input};
 
+/// Newest first by default; the trail has one useful order.
+pub const SORTABLE: &[(&str, &str)] = &[("created_at", "created_at")];
+
 pub async fn list(ctx: Ctx<'_>, request: Request) -> Result<Response<Body>, ApiError> {
-    let page = input::page(&request, &[("created_at", "created_at")], "created_at")?;
+    let page = input::page(&request, SORTABLE, "created_at")?;
     let query = request.query_string_parameters();
     let mut errors = Vec::new();
     let time = |name: &str, errors: &mut Vec<FieldError>| {

@@ -9,12 +9,14 @@ use chrono::{Duration, Utc};
 use lambda_http::{Body, Request, Response, http::StatusCode};
 use rylie_domain::{DealershipId, Role};
 use rylie_store::{Scope, StoreError, audit, auth as store};
-use serde_json::json;
 use sha2::{Digest, Sha256};
 
 use crate::{
     auth::{passwords, random_bytes, tokens::ACCESS_TOKEN_SECONDS},
-    http::{ApiError, Ctx, envelope, input},
+    http::{
+        ApiError, Ctx, envelope,
+        input::{self, Fields},
+    },
 };
 
 /// Refresh tokens live this long without use.
@@ -40,12 +42,52 @@ fn hash_token(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
 
+/// `{login, password}`: the login is a username or an e-mail address.
+#[derive(Debug)]
+pub struct Credentials {
+    login: String,
+    password: String,
+}
+
+pub fn read_credentials(fields: &mut Fields) -> Credentials {
+    Credentials {
+        login: fields.string("login", true, 1, 254).unwrap_or_default(),
+        password: fields.string("password", true, 1, 1024).unwrap_or_default(),
+    }
+}
+
+/// `{refresh_token}`, for refresh and logout.
+pub fn read_refresh_token(fields: &mut Fields) -> String {
+    fields.string("refresh_token", true, 1, 256).unwrap_or_default()
+}
+
+/// What login and refresh answer.
+#[derive(Debug, serde::Serialize, schemars::JsonSchema)]
+pub struct Tokens {
+    /// A JWT for `Authorization: Bearer`, valid `expires_in` seconds.
+    pub access_token: String,
+    pub token_type: &'static str,
+    pub expires_in: i64,
+    /// Single use: each refresh answers a new one.
+    pub refresh_token: String,
+    pub user: SignedIn,
+}
+
+#[derive(Debug, serde::Serialize, schemars::JsonSchema)]
+pub struct SignedIn {
+    pub id: i64,
+    pub role: String,
+    pub dealership_id: Option<i64>,
+}
+
+/// What logout answers.
+#[derive(Debug, serde::Serialize, schemars::JsonSchema)]
+pub struct LoggedOut {
+    pub logged_out: bool,
+}
+
 pub async fn login(ctx: Ctx<'_>, request: Request) -> Result<Response<Body>, ApiError> {
-    let mut fields = input::json_object(&request)?;
-    let login = fields.string("login", true, 1, 254);
-    let password = fields.string("password", true, 1, 1024);
-    fields.finish()?;
-    let (login, password) = (login.unwrap_or_default(), password.unwrap_or_default());
+    let Credentials { login, password } = input::body(&request, read_credentials)?;
 
     let mut client = ctx.state.db.client().await?;
     let tx = rylie_store::scope::begin(&mut client, Scope::Platform).await?;
@@ -109,10 +151,7 @@ pub async fn login(ctx: Ctx<'_>, request: Request) -> Result<Response<Body>, Api
 }
 
 pub async fn refresh(ctx: Ctx<'_>, request: Request) -> Result<Response<Body>, ApiError> {
-    let mut fields = input::json_object(&request)?;
-    let presented = fields.string("refresh_token", true, 1, 256);
-    fields.finish()?;
-    let presented = presented.unwrap_or_default();
+    let presented = input::body(&request, read_refresh_token)?;
 
     let mut client = ctx.state.db.client().await?;
     let tx = rylie_store::scope::begin(&mut client, Scope::Platform).await?;
@@ -163,12 +202,10 @@ pub async fn refresh(ctx: Ctx<'_>, request: Request) -> Result<Response<Body>, A
 }
 
 pub async fn logout(ctx: Ctx<'_>, request: Request) -> Result<Response<Body>, ApiError> {
-    let mut fields = input::json_object(&request)?;
-    let presented = fields.string("refresh_token", true, 1, 256);
-    fields.finish()?;
+    let presented = input::body(&request, read_refresh_token)?;
     let mut client = ctx.state.db.client().await?;
     let tx = rylie_store::scope::begin(&mut client, Scope::Platform).await?;
-    if let Some(session) = store::find_session_for_update(&tx, &hash_token(&presented.unwrap_or_default())).await? {
+    if let Some(session) = store::find_session_for_update(&tx, &hash_token(&presented)).await? {
         store::revoke_family(&tx, &session.family_id, "logout").await?;
         audit::record(
             &tx,
@@ -178,7 +215,7 @@ pub async fn logout(ctx: Ctx<'_>, request: Request) -> Result<Response<Body>, Ap
     }
     tx.commit().await.map_err(StoreError::query("logging out"))?;
     // The same answer whether or not the token was known.
-    Ok(envelope::ok(&ctx.meta, StatusCode::OK, &json!({ "logged_out": true })))
+    Ok(envelope::ok(&ctx.meta, StatusCode::OK, &LoggedOut { logged_out: true }))
 }
 
 fn tokens_response(
@@ -197,12 +234,16 @@ fn tokens_response(
     Ok(envelope::ok(
         &ctx.meta,
         StatusCode::OK,
-        &json!({
-            "access_token": access,
-            "token_type": "Bearer",
-            "expires_in": ACCESS_TOKEN_SECONDS,
-            "refresh_token": refresh,
-            "user": { "id": user_id, "role": role, "dealership_id": dealership_id },
-        }),
+        &Tokens {
+            access_token: access,
+            token_type: "Bearer",
+            expires_in: ACCESS_TOKEN_SECONDS,
+            refresh_token: refresh.to_owned(),
+            user: SignedIn {
+                id: user_id,
+                role: role.as_str().to_owned(),
+                dealership_id,
+            },
+        },
     ))
 }

@@ -8,10 +8,13 @@ use lambda_http::{Body, Request, Response, http::StatusCode};
 use rylie_domain::{Role, Subdomain};
 use rylie_store::{
     Scope, StoreError, audit,
-    dealerships::{self, Dealership, DealershipFields},
+    dealerships::{self, DealershipFields},
 };
 
-use crate::http::{ApiError, Ctx, envelope, input};
+use crate::http::{
+    ApiError, Ctx, envelope,
+    input::{self, Fields},
+};
 
 pub const SORTABLE: &[(&str, &str)] = &[
     ("name", "name"),
@@ -19,11 +22,10 @@ pub const SORTABLE: &[(&str, &str)] = &[
     ("subdomain", "subdomain"),
 ];
 
-/// Reads a create (`existing` None) or a partial update; the time zone is checked against
-/// PostgreSQL's zone names by the caller.
-fn read_fields(request: &Request, existing: Option<&Dealership>) -> Result<DealershipFields, ApiError> {
-    let mut fields = input::json_object(request)?;
-    let creating = existing.is_none();
+/// Reads a create (`base` None: name and subdomain required) or a partial update over `base`;
+/// the time zone is checked against PostgreSQL's zone names by the caller.
+pub fn read_dealership(fields: &mut Fields, base: Option<&DealershipFields>) -> DealershipFields {
+    let creating = base.is_none();
     let name = fields.string("name", creating, 1, 200);
     let subdomain = fields
         .string("subdomain", creating, 1, 63)
@@ -68,10 +70,9 @@ fn read_fields(request: &Request, existing: Option<&Dealership>) -> Result<Deale
     let inventory_senders = fields.emails("inventory_sender_emails", 20);
     let inbound_addresses = fields.emails("inbound_email_addresses", 20);
     let first_contact = fields.one_of("first_contact", &["assistant", "template", "none"]);
-    fields.finish()?;
-    let base = existing.map(|d| d.fields.clone());
+    let base = base.cloned();
     let keep = |new: Option<String>, old: Option<String>| new.or(old);
-    Ok(DealershipFields {
+    DealershipFields {
         name: keep(name, base.as_ref().map(|b| b.name.clone())).unwrap_or_default(),
         subdomain: keep(subdomain, base.as_ref().map(|b| b.subdomain.clone())).unwrap_or_default(),
         contact_email: keep(contact_email, base.as_ref().and_then(|b| b.contact_email.clone())),
@@ -96,7 +97,7 @@ fn read_fields(request: &Request, existing: Option<&Dealership>) -> Result<Deale
             .or(base.as_ref().map(|b| b.inbound_email_addresses.clone()))
             .unwrap_or_default(),
         first_contact: keep(first_contact, base.map(|b| b.first_contact)).unwrap_or_else(|| "assistant".into()),
-    })
+    }
 }
 
 async fn check_time_zone(tx: &rylie_store::Transaction<'_>, fields: &DealershipFields) -> Result<(), ApiError> {
@@ -112,7 +113,7 @@ async fn check_time_zone(tx: &rylie_store::Transaction<'_>, fields: &DealershipF
 }
 
 pub async fn create(ctx: Ctx<'_>, request: Request) -> Result<Response<Body>, ApiError> {
-    let fields = read_fields(&request, None)?;
+    let fields = input::body(&request, |fields| read_dealership(fields, None))?;
     let mut client = ctx.state.db.client().await?;
     let tx = rylie_store::scope::begin(&mut client, Scope::Platform).await?;
     check_time_zone(&tx, &fields).await?;
@@ -151,7 +152,7 @@ pub async fn update(ctx: Ctx<'_>, request: Request) -> Result<Response<Body>, Ap
     let old = dealerships::get(&tx, dealership)
         .await?
         .ok_or_else(|| ApiError::not_found("no such dealership"))?;
-    let fields = read_fields(&request, Some(&old))?;
+    let fields = input::body(&request, |fields| read_dealership(fields, Some(&old.fields)))?;
     if fields.subdomain != old.fields.subdomain && ctx.principal()?.role != Role::SuperAdmin {
         return Err(ApiError::forbidden(
             "only a super admin changes a dealership's subdomain",

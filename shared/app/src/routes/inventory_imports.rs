@@ -18,10 +18,12 @@ use rylie_store::{
     StoreError, audit,
     inventory_imports::{self, NewImport, Source},
 };
-use serde_json::json;
 
 use crate::{
-    http::{ApiError, Ctx, envelope, input},
+    http::{
+        ApiError, Ctx, envelope,
+        input::{self, Fields},
+    },
     inventory::{
         drop::{clean_file_name, incoming_key},
         job,
@@ -152,12 +154,42 @@ async fn upload(ctx: Ctx<'_>, request: Request) -> Result<Response<Body>, ApiErr
     Ok(envelope::ok(&ctx.meta, StatusCode::ACCEPTED, &import))
 }
 
+/// `{file_name, full_feed}`: the JSON body that asks for a pre-signed upload.
+#[derive(Debug)]
+pub struct UploadRequest {
+    file_name: Option<String>,
+    full_feed: bool,
+}
+
+pub fn read_upload_request(fields: &mut Fields) -> UploadRequest {
+    UploadRequest {
+        file_name: fields.string("file_name", true, 1, 200),
+        full_feed: fields.boolean("full_feed").unwrap_or(true),
+    }
+}
+
+/// The answer to [`UploadRequest`]: where and how to PUT the file.
+#[derive(Debug, serde::Serialize, schemars::JsonSchema)]
+pub struct UploadUrl {
+    pub upload: PresignedPut,
+    /// The object key; the import appears once the object is written.
+    pub key: String,
+    pub full_feed: bool,
+    pub next: &'static str,
+}
+
+#[derive(Debug, serde::Serialize, schemars::JsonSchema)]
+pub struct PresignedPut {
+    pub url: String,
+    pub method: String,
+    /// Headers the PUT must carry, exactly.
+    pub headers: std::collections::BTreeMap<String, String>,
+    pub expires_at: chrono::DateTime<chrono::Utc>,
+}
+
 /// A pre-signed upload for a file too large for a request body.
 async fn upload_url(ctx: Ctx<'_>, request: Request) -> Result<Response<Body>, ApiError> {
-    let mut fields = input::json_object(&request)?;
-    let file_name = fields.string("file_name", true, 1, 200);
-    let full_feed = fields.boolean("full_feed").unwrap_or(true);
-    fields.finish()?;
+    let UploadRequest { file_name, full_feed } = input::body(&request, read_upload_request)?;
     let dealership = open_dealership(&ctx).await?;
     let key = incoming_key(dealership, full_feed, &clean_file_name(file_name.as_deref()));
     let upload = ctx
@@ -174,21 +206,20 @@ async fn upload_url(ctx: Ctx<'_>, request: Request) -> Result<Response<Body>, Ap
                 ApiError::unavailable("no upload URL could be made; try again")
             }
         })?;
-    let headers: serde_json::Map<String, serde_json::Value> = upload
-        .headers
-        .into_iter()
-        .map(|(name, value)| (name, value.into()))
-        .collect();
-    let expires_at = chrono::Utc::now() + UPLOAD_URL_LIFETIME;
     Ok(envelope::ok(
         &ctx.meta,
         StatusCode::CREATED,
-        &json!({
-            "upload": { "url": upload.url, "method": upload.method, "headers": headers, "expires_at": expires_at },
-            "key": key,
-            "full_feed": full_feed,
-            "next": "PUT the file to the URL with these headers; the import then appears in GET .../inventory/imports",
-        }),
+        &UploadUrl {
+            upload: PresignedPut {
+                url: upload.url,
+                method: upload.method,
+                headers: upload.headers.into_iter().collect(),
+                expires_at: chrono::Utc::now() + UPLOAD_URL_LIFETIME,
+            },
+            key,
+            full_feed,
+            next: "PUT the file to the URL with these headers; the import then appears in GET .../inventory/imports",
+        },
     ))
 }
 

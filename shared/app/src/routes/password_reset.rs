@@ -28,7 +28,10 @@ use crate::{
         self,
         job::{RESET_TOKEN_MINUTES, hash_token, password_reset_message},
     },
-    http::{ApiError, Ctx, envelope, input},
+    http::{
+        ApiError, Ctx, envelope,
+        input::{self, Fields},
+    },
 };
 
 /// Every request answer takes at least this long, so the time of the answer does not tell a
@@ -43,17 +46,55 @@ fn self_service_audit(ctx: &Ctx<'_>, action: &str, user_id: i64, dealership_id: 
     entry
 }
 
-pub async fn request(ctx: Ctx<'_>, request: Request) -> Result<Response<Body>, ApiError> {
-    let started = tokio::time::Instant::now();
-    let mut fields = input::json_object(&request)?;
+/// `{email}` or `{username}`: whom the link is for.
+pub fn read_reset_request(fields: &mut Fields) -> String {
     let email = fields.string("email", false, 1, 254);
     let username = fields.string("username", false, 1, 254);
     // Reported once: not beside a type or length error of the same field.
     if email.is_none() && username.is_none() && !fields.has_errors() {
         fields.error("email", "REQUIRED", "is required (or username)");
     }
-    fields.finish()?;
-    let login = email.or(username).unwrap_or_default();
+    email.or(username).unwrap_or_default()
+}
+
+/// `{token, password}`: the link's token and the new password.
+#[derive(Debug)]
+pub struct NewPassword {
+    token: String,
+    password: String,
+}
+
+pub fn read_new_password(fields: &mut Fields) -> NewPassword {
+    let token = fields.string("token", true, 1, 256);
+    let password = fields.string("password", true, 1, 256);
+    if let Some(password) = &password
+        && let Err(problem) = passwords::check_strength(password)
+    {
+        fields.error("password", "WEAK_PASSWORD", problem);
+    }
+    NewPassword {
+        token: token.unwrap_or_default(),
+        password: password.unwrap_or_default(),
+    }
+}
+
+/// The request's answer, the same whoever asked.
+#[derive(Debug, serde::Serialize, schemars::JsonSchema)]
+pub struct ResetRequested {
+    pub message: &'static str,
+}
+
+/// The confirmation's answer.
+#[derive(Debug, serde::Serialize, schemars::JsonSchema)]
+pub struct PasswordReset {
+    pub password_reset: bool,
+    /// Refresh sessions signed out by the new password.
+    pub sessions_revoked: u64,
+}
+
+pub async fn request(ctx: Ctx<'_>, request: Request) -> Result<Response<Body>, ApiError> {
+    let started = tokio::time::Instant::now();
+    let login = input::body(&request, read_reset_request)?;
 
     let outcome = issue_token(&ctx, &login).await;
     tokio::time::sleep_until(started + MINIMUM_ANSWER_TIME).await;
@@ -61,10 +102,10 @@ pub async fn request(ctx: Ctx<'_>, request: Request) -> Result<Response<Body>, A
     Ok(envelope::ok(
         &ctx.meta,
         StatusCode::ACCEPTED,
-        &json!({
-            "message": "If an active account uses this address, a link to reset its password is on its way. \
-                        The link works once, for 30 minutes."
-        }),
+        &ResetRequested {
+            message: "If an active account uses this address, a link to reset its password is on its way. \
+                      The link works once, for 30 minutes.",
+        },
     ))
 }
 
@@ -136,16 +177,7 @@ fn expired_token() -> ApiError {
 }
 
 pub async fn confirm(ctx: Ctx<'_>, request: Request) -> Result<Response<Body>, ApiError> {
-    let mut fields = input::json_object(&request)?;
-    let token = fields.string("token", true, 1, 256);
-    let password = fields.string("password", true, 1, 256);
-    if let Some(password) = &password
-        && let Err(problem) = passwords::check_strength(password)
-    {
-        fields.error("password", "WEAK_PASSWORD", problem);
-    }
-    fields.finish()?;
-    let (token, password) = (token.unwrap_or_default(), password.unwrap_or_default());
+    let NewPassword { token, password } = input::body(&request, read_new_password)?;
 
     let mut client = ctx.state.db.client().await?;
     let tx = rylie_store::scope::begin(&mut client, Scope::Platform).await?;
@@ -180,6 +212,9 @@ pub async fn confirm(ctx: Ctx<'_>, request: Request) -> Result<Response<Body>, A
     Ok(envelope::ok(
         &ctx.meta,
         StatusCode::OK,
-        &json!({ "password_reset": true, "sessions_revoked": revoked }),
+        &PasswordReset {
+            password_reset: true,
+            sessions_revoked: revoked,
+        },
     ))
 }

@@ -8,40 +8,79 @@ use rylie_store::{
     personas::{self, Persona, PersonaFields},
 };
 
-use crate::http::{ApiError, Ctx, envelope, input};
+use crate::http::{
+    ApiError, Ctx, envelope,
+    input::{self, Fields},
+};
 
-/// Reads a create (`existing` None: name and prompt_template required) or a partial update.
-fn read_fields(request: &Request, existing: Option<&Persona>) -> Result<PersonaFields, ApiError> {
-    let mut fields = input::json_object(request)?;
-    let creating = existing.is_none();
+/// A persona's fields as sent: all of them on create (`creating`: name and prompt_template
+/// required), any of them on update.
+#[derive(Debug, Default)]
+pub struct PersonaInput {
+    name: Option<String>,
+    description: Option<String>,
+    is_active: Option<bool>,
+    prompt_template: Option<String>,
+    temperature: Option<f64>,
+    max_tokens: Option<i64>,
+    handover_keywords: Option<Vec<String>>,
+}
+
+pub fn read_persona(fields: &mut Fields, creating: bool) -> PersonaInput {
     let name = fields.string("name", creating, 1, 100);
     let description = fields.string("description", false, 0, 2000);
     let is_active = fields.boolean("is_active");
-    let template = fields.string("prompt_template", creating, 1, 20_000);
-    if let Some(template) = &template
+    let prompt_template = fields.string("prompt_template", creating, 1, 20_000);
+    if let Some(template) = &prompt_template
         && let Err(error) = prompt::variables(template)
     {
         fields.error("prompt_template", "UNKNOWN_VARIABLE", error.to_string());
     }
-    let temperature = fields.number("temperature", 0.0, 2.0);
-    let max_tokens = fields.integer("max_tokens", 1, 4096);
-    let keywords = fields.strings("handover_keywords", 50, 100);
-    fields.finish()?;
-    let old = existing.cloned();
-    let pick =
-        |new: Option<String>, old: Option<String>, default: &str| new.or(old).unwrap_or_else(|| default.to_owned());
-    Ok(PersonaFields {
-        name: pick(name, old.as_ref().map(|p| p.name.clone()), ""),
-        description: pick(description, old.as_ref().map(|p| p.description.clone()), ""),
-        is_active: is_active.or(old.as_ref().map(|p| p.is_active)).unwrap_or(true),
-        prompt_template: pick(template, old.as_ref().map(|p| p.prompt_template.clone()), ""),
-        temperature: temperature.or(old.as_ref().map(|p| p.temperature)).unwrap_or(0.7),
-        max_tokens: max_tokens
-            .map(|v| v as i32)
-            .or(old.as_ref().map(|p| p.max_tokens))
-            .unwrap_or(500),
-        handover_keywords: keywords.or(old.map(|p| p.handover_keywords)).unwrap_or_default(),
-    })
+    PersonaInput {
+        name,
+        description,
+        is_active,
+        prompt_template,
+        temperature: fields.number("temperature", 0.0, 2.0),
+        max_tokens: fields.integer("max_tokens", 1, 4096),
+        handover_keywords: fields.strings("handover_keywords", 50, 100),
+    }
+}
+
+impl PersonaInput {
+    /// The persona to store: what was sent over `existing` (or the defaults on create).
+    fn over(self, existing: Option<&Persona>) -> PersonaFields {
+        let old = existing.cloned();
+        let pick =
+            |new: Option<String>, old: Option<String>, default: &str| new.or(old).unwrap_or_else(|| default.to_owned());
+        PersonaFields {
+            name: pick(self.name, old.as_ref().map(|p| p.name.clone()), ""),
+            description: pick(self.description, old.as_ref().map(|p| p.description.clone()), ""),
+            is_active: self.is_active.or(old.as_ref().map(|p| p.is_active)).unwrap_or(true),
+            prompt_template: pick(
+                self.prompt_template,
+                old.as_ref().map(|p| p.prompt_template.clone()),
+                "",
+            ),
+            temperature: self.temperature.or(old.as_ref().map(|p| p.temperature)).unwrap_or(0.7),
+            max_tokens: self
+                .max_tokens
+                .map(|v| v as i32)
+                .or(old.as_ref().map(|p| p.max_tokens))
+                .unwrap_or(500),
+            handover_keywords: self
+                .handover_keywords
+                .or(old.map(|p| p.handover_keywords))
+                .unwrap_or_default(),
+        }
+    }
+}
+
+/// What a delete answers.
+#[derive(Debug, serde::Serialize, schemars::JsonSchema)]
+pub struct Deleted {
+    pub deleted: bool,
+    pub id: i64,
 }
 
 fn not_found(id: i64) -> ApiError {
@@ -49,7 +88,7 @@ fn not_found(id: i64) -> ApiError {
 }
 
 pub async fn create(ctx: Ctx<'_>, request: Request) -> Result<Response<Body>, ApiError> {
-    let fields = read_fields(&request, None)?;
+    let fields = input::body(&request, |fields| read_persona(fields, true))?.over(None);
     let dealership = ctx.dealership()?;
     let mut client = ctx.state.db.client().await?;
     let tx = ctx.tenant(&mut client).await?;
@@ -89,7 +128,7 @@ pub async fn update(ctx: Ctx<'_>, request: Request) -> Result<Response<Body>, Ap
     let mut client = ctx.state.db.client().await?;
     let tx = ctx.tenant(&mut client).await?;
     let old = personas::get(&tx, dealership, id).await?.ok_or_else(|| not_found(id))?;
-    let fields = read_fields(&request, Some(&old))?;
+    let fields = input::body(&request, |fields| read_persona(fields, false))?.over(Some(&old));
     let new = personas::update(&tx, dealership, id, &fields)
         .await?
         .ok_or_else(|| not_found(id))?;
@@ -108,11 +147,7 @@ pub async fn delete(ctx: Ctx<'_>, request: Request) -> Result<Response<Body>, Ap
         .ok_or_else(|| not_found(id))?;
     audit::record(&tx, &ctx.audit("persona.delete", "persona", id, Some(&old), None)).await?;
     tx.commit().await.map_err(StoreError::query("deleting a persona"))?;
-    Ok(envelope::ok(
-        &ctx.meta,
-        StatusCode::OK,
-        &serde_json::json!({ "deleted": true, "id": id }),
-    ))
+    Ok(envelope::ok(&ctx.meta, StatusCode::OK, &Deleted { deleted: true, id }))
 }
 
 pub async fn set_default(ctx: Ctx<'_>, request: Request) -> Result<Response<Body>, ApiError> {

@@ -14,20 +14,59 @@ use rylie_store::{
 
 use crate::{
     auth::passwords,
-    http::{ApiError, Ctx, envelope, input},
+    http::{
+        ApiError, Ctx, envelope,
+        input::{self, Fields},
+    },
 };
 
 const ASSIGNABLE_ROLES: &[&str] = &["dealership_admin", "manager", "user"];
 
-fn check_role(fields: &mut input::Fields, role: &Option<String>) {
-    if let Some(role) = role
-        && !ASSIGNABLE_ROLES.contains(&role.as_str())
+/// A new user as sent.
+#[derive(Debug)]
+pub struct NewUserInput {
+    email: Option<String>,
+    username: Option<String>,
+    name: Option<String>,
+    role: Option<String>,
+    password: Option<String>,
+}
+
+pub fn read_new_user(fields: &mut Fields) -> NewUserInput {
+    let email = fields.email("email", true);
+    let username = fields.string("username", false, 3, 50);
+    let name = fields.string("name", false, 1, 200);
+    let role = fields.one_of("role", ASSIGNABLE_ROLES);
+    let password = fields.string("password", true, 1, 256);
+    if let Some(password) = &password
+        && let Err(problem) = passwords::check_strength(password)
     {
-        fields.error(
-            "role",
-            "INVALID_VALUE",
-            format!("must be one of {}", ASSIGNABLE_ROLES.join(", ")),
-        );
+        fields.error("password", "WEAK_PASSWORD", problem);
+    }
+    NewUserInput {
+        email,
+        username,
+        name,
+        role,
+        password,
+    }
+}
+
+/// The changes to a user as sent; absent fields stay as they are.
+#[derive(Debug)]
+pub struct UserUpdateInput {
+    name: Option<String>,
+    role: Option<String>,
+    is_active: Option<bool>,
+    available_for_handover: Option<bool>,
+}
+
+pub fn read_user_update(fields: &mut Fields) -> UserUpdateInput {
+    UserUpdateInput {
+        name: fields.string("name", false, 1, 200),
+        role: fields.one_of("role", ASSIGNABLE_ROLES),
+        is_active: fields.boolean("is_active"),
+        available_for_handover: fields.boolean("available_for_handover"),
     }
 }
 
@@ -36,28 +75,16 @@ fn not_found(id: i64) -> ApiError {
 }
 
 pub async fn create(ctx: Ctx<'_>, request: Request) -> Result<Response<Body>, ApiError> {
-    let mut fields = input::json_object(&request)?;
-    let email = fields.email("email", true);
-    let username = fields.string("username", false, 3, 50);
-    let name = fields.string("name", false, 1, 200);
-    let role = fields.string("role", false, 1, 30).or_else(|| Some("user".to_owned()));
-    check_role(&mut fields, &role);
-    let password = fields.string("password", true, 1, 256);
-    if let Some(password) = &password
-        && let Err(problem) = passwords::check_strength(password)
-    {
-        fields.error("password", "WEAK_PASSWORD", problem);
-    }
-    fields.finish()?;
-    let hash = passwords::hash(&password.unwrap_or_default());
+    let input = input::body(&request, read_new_user)?;
+    let hash = passwords::hash(&input.password.unwrap_or_default());
     let dealership = ctx.dealership()?;
     let mut client = ctx.state.db.client().await?;
     let tx = ctx.tenant(&mut client).await?;
     let new = NewUser {
-        email: email.as_deref().unwrap_or_default(),
-        username: username.as_deref(),
-        name: name.as_deref(),
-        role: role.as_deref().unwrap_or("user"),
+        email: input.email.as_deref().unwrap_or_default(),
+        username: input.username.as_deref(),
+        name: input.name.as_deref(),
+        role: input.role.as_deref().unwrap_or("user"),
         password_hash: &hash,
     };
     let user = users::create(&tx, dealership, &new).await?;
@@ -88,13 +115,12 @@ pub async fn get(ctx: Ctx<'_>, request: Request) -> Result<Response<Body>, ApiEr
 
 pub async fn update(ctx: Ctx<'_>, request: Request) -> Result<Response<Body>, ApiError> {
     let id = input::path_id(&request, "user_id")?;
-    let mut fields = input::json_object(&request)?;
-    let name = fields.string("name", false, 1, 200);
-    let role = fields.string("role", false, 1, 30);
-    check_role(&mut fields, &role);
-    let is_active = fields.boolean("is_active");
-    let available = fields.boolean("available_for_handover");
-    fields.finish()?;
+    let UserUpdateInput {
+        name,
+        role,
+        is_active,
+        available_for_handover: available,
+    } = input::body(&request, read_user_update)?;
     let myself = ctx.principal()?.user_id == Some(id);
     if myself && (role.is_some() || is_active == Some(false)) {
         return Err(ApiError::forbidden(
