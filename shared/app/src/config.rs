@@ -122,6 +122,10 @@ pub struct Config {
     /// `LOCAL_DATA_DIR`: where the embedded stand-ins keep files (default `.rylie`), and where
     /// workers put temporary downloads (`/tmp` in Lambda).
     pub local_data_dir: std::path::PathBuf,
+    /// `LLM_BASE_URL`, `LLM_API_KEY`, `LLM_MODEL`, `LLM_TIMEOUT_MS`, `LLM_MAX_ATTEMPTS`: the
+    /// assistant's chat model (OpenAI or any compatible server); neither key nor URL: the
+    /// offline responder.
+    pub model: crate::assistant::model::ModelSettings,
 }
 
 /// A configuration problem, naming the variable.
@@ -249,7 +253,12 @@ impl Config {
         let local_data_dir = get("LOCAL_DATA_DIR")
             .unwrap_or_else(|| if in_lambda { "/tmp/rylie" } else { ".rylie" }.to_owned())
             .into();
+        let model = crate::assistant::model::ModelSettings::from_lookup(get).map_err(|problem| ConfigError {
+            variable: "LLM_*",
+            problem,
+        })?;
         Ok(Self {
+            model,
             files_bucket: get("FILES_BUCKET"),
             inventory_import_queue_url: get("INVENTORY_IMPORT_QUEUE_URL"),
             email_queue_url: get("EMAIL_QUEUE_URL"),

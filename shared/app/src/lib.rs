@@ -4,6 +4,7 @@
 //! and builds the [`State`] once per container, then hands each event to a handler here.
 //! Because every handler lives in this crate, tests call them in-process with real events.
 
+pub mod assistant;
 pub mod auth;
 pub mod config;
 pub mod email;

@@ -31,6 +31,8 @@ pub struct State {
     pub sqs: Option<Sqs>,
     /// Outgoing mail: SES, or `.eml` files in `<LOCAL_DATA_DIR>/outbox` on one machine.
     pub mailer: Mailer,
+    /// The assistant's chat model, or the offline responder.
+    pub responder: crate::assistant::Responder,
 }
 
 /// Why a container could not start.
@@ -127,6 +129,7 @@ impl State {
             files: BlobStore::local(config.local_data_dir.join("files")),
             sqs: None,
             mailer: Mailer::outbox(config.local_data_dir.join("outbox")),
+            responder: crate::assistant::Responder::from_settings(&config.model),
             config,
         })
     }

@@ -48,6 +48,7 @@ async fn init_reads_an_rds_format_secret_and_reaches_the_database_through_the_ho
         mail_via_ses: false,
         inbound_mail_domain: None,
         inbound_mail_prefix: "mail/inbound/".into(),
+        model: rylie_app::assistant::model::ModelSettings::from_lookup(|_| None).unwrap(),
         local_data_dir: std::env::temp_dir().join(unique_name("rylie-test-data")),
     };
     let state = State::init(config).await.unwrap();
@@ -81,6 +82,7 @@ async fn a_missing_secret_fails_init_naming_the_secret() {
         mail_via_ses: false,
         inbound_mail_domain: None,
         inbound_mail_prefix: "mail/inbound/".into(),
+        model: rylie_app::assistant::model::ModelSettings::from_lookup(|_| None).unwrap(),
         local_data_dir: std::env::temp_dir().join(unique_name("rylie-test-data")),
     };
     let error = State::init(config).await.unwrap_err().to_string();

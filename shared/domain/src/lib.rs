@@ -7,6 +7,7 @@
 pub mod access;
 pub mod adf;
 pub mod api_key;
+pub mod assistant;
 mod content_hash;
 pub mod dealership;
 pub mod feed;

@@ -41,6 +41,7 @@ pub mod migrate;
 pub mod page;
 pub mod personas;
 pub mod scope;
+pub mod turns;
 pub mod users;
 pub mod vehicles;
 

@@ -26,13 +26,39 @@ pub async fn begin(client: &mut Client, scope: Scope) -> Result<Transaction<'_>,
         .transaction()
         .await
         .map_err(StoreError::query("starting a transaction"))?;
-    let statement = match scope {
-        // An integer, formatted by us: nothing to escape.
-        Scope::Tenant(id) => format!("SELECT set_config('rylie.dealership_id', '{}', true)", id.0),
-        Scope::Platform => "SELECT set_config('rylie.scope', 'platform', true)".to_owned(),
-    };
-    tx.batch_execute(&statement)
+    tx.batch_execute(&setting(scope))
         .await
         .map_err(StoreError::query("setting the transaction's scope"))?;
     Ok(tx)
+}
+
+/// The statement that applies `scope` to the current transaction.
+pub fn setting(scope: Scope) -> String {
+    match scope {
+        // An integer, formatted by us: nothing to escape.
+        Scope::Tenant(id) => format!("SELECT set_config('rylie.dealership_id', '{}', true)", id.0),
+        Scope::Platform => "SELECT set_config('rylie.scope', 'platform', true)".to_owned(),
+    }
+}
+
+/// Runs `statement` as a transaction of its own in `scope`, in one round trip: BEGIN and the
+/// setting, the statement and COMMIT are pipelined (sent together, answered together). For
+/// the hot paths that write or read everything in one statement (an assistant turn).
+pub async fn one_statement(
+    client: &Client,
+    scope: Scope,
+    statement: &str,
+    parameters: &[(&(dyn tokio_postgres::types::ToSql + Sync), tokio_postgres::types::Type)],
+) -> Result<Vec<tokio_postgres::Row>, tokio_postgres::Error> {
+    let opening = format!("BEGIN; {}", setting(scope));
+    let (opened, rows, committed) = tokio::join!(
+        client.batch_execute(&opening),
+        client.query_typed(statement, parameters),
+        // After a failed statement PostgreSQL answers COMMIT with a rollback.
+        client.batch_execute("COMMIT"),
+    );
+    opened?;
+    let rows = rows?;
+    committed?;
+    Ok(rows)
 }

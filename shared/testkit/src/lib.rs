@@ -7,6 +7,8 @@
 //! * [`moto_config`]: AWS configuration pointing at the moto server the test command starts
 //!   (`RYLIE_TEST_MOTO_URL`).
 
+pub mod llm_stub;
+
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use rylie_store::{

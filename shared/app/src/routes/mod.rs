@@ -5,6 +5,7 @@
 pub mod api_keys;
 pub mod audit_logs;
 pub mod auth;
+pub mod conversations;
 pub mod cors;
 pub mod dealerships;
 pub mod inbound_emails;

@@ -10,14 +10,23 @@
 use lambda_http::{Body, Request, Response, http::StatusCode};
 use rylie_store::page::Page;
 use rylie_store::{
-    audit::AuditRow, auth::ApiKeyView, dealerships::Dealership, dealerships::DealershipFields,
-    inbound_emails::InboundEmail, inventory_imports::Import, personas::Persona, users::User, vehicles::Vehicle,
+    audit::AuditRow,
+    auth::ApiKeyView,
+    conversations::{Conversation, Message},
+    dealerships::Dealership,
+    dealerships::DealershipFields,
+    inbound_emails::InboundEmail,
+    inventory_imports::Import,
+    personas::Persona,
+    users::User,
+    vehicles::Vehicle,
 };
 use schemars::{JsonSchema, SchemaGenerator, generate::SchemaSettings};
 use serde_json::{Map, Value, json};
 
 use super::{
-    api_keys, audit_logs, auth, dealerships, inventory_imports, password_reset, personas, registry::routes, users,
+    api_keys, audit_logs, auth, conversations, dealerships, inventory_imports, password_reset, personas,
+    registry::routes, users,
 };
 use crate::http::{Access, ApiError, Ctx, health::Health, input};
 
@@ -122,6 +131,18 @@ pub fn operation_bodies(function: &str, schemas: &mut SchemaGenerator) -> Option
         }
         "api-inventory-imports-get" => one(200, of(t::<Import>)),
         "api-inventory-imports-confirm" => one(202, of(t::<Import>)),
+        "api-conversations-create" => {
+            one(201, of(t::<Conversation>)).reads(input::schema_of(conversations::read_new_conversation))
+        }
+        "api-conversations-list" => OperationBodies::page(of(t::<Conversation>), rylie_store::conversations::SORTABLE),
+        "api-conversations-get" => one(200, of(t::<conversations::ConversationDetail>)),
+        "api-conversations-update" => {
+            one(200, of(t::<Conversation>)).reads(input::schema_of(conversations::read_conversation_update))
+        }
+        "api-messages-create" => {
+            one(200, of(t::<conversations::TurnAnswer>)).reads(input::schema_of(conversations::read_message))
+        }
+        "api-staff-replies-create" => one(201, of(t::<Message>)).reads(input::schema_of(conversations::read_message)),
         "api-inbound-emails-list" => {
             OperationBodies::page(of(t::<InboundEmail>), rylie_store::inbound_emails::SORTABLE)
         }

@@ -1,0 +1,293 @@
+//! The inventory tools the model calls: `search_inventory` and `get_vehicle`, answered from
+//! the dealership's live inventory (the inventory search of rylie-store).
+//!
+//! What the model sees of a vehicle is a customer-safe view: no `extra` columns (a feed may
+//! carry dealer cost there), no invoice price. Every vehicle shown is remembered for the
+//! reply's post-check: the reply may quote only those, and only while they are active.
+
+use rylie_domain::{DealershipId, assistant::ShownVehicle, feed::Cents};
+use rylie_store::Client;
+use rylie_store::{
+    Scope, StoreError,
+    page::{Direction, Page},
+    scope,
+    vehicles::{self, Vehicle, VehicleQuery},
+};
+use serde_json::{Value, json};
+
+use super::model::{ToolRunner, ToolSpec};
+
+/// The most vehicles one search hands the model.
+pub const MAX_RESULTS: i64 = 5;
+
+/// The tools on offer, with their arguments' JSON Schema.
+pub fn specs() -> Vec<ToolSpec> {
+    vec![
+        ToolSpec {
+            name: "search_inventory",
+            description: "Searches the dealership's vehicles for sale now. Use it before naming any vehicle, \
+                          price or availability.",
+            parameters: json!({
+                "type": "object",
+                "additionalProperties": false,
+                "properties": {
+                    "text": { "type": "string", "description": "Free text: features, colours, trims (\"leather sunroof\")" },
+                    "make": { "type": "string" },
+                    "model": { "type": "string" },
+                    "year_min": { "type": "integer" },
+                    "year_max": { "type": "integer" },
+                    "price_max": { "type": "number" },
+                    "price_min": { "type": "number" },
+                    "mileage_max": { "type": "integer" },
+                    "body_style": { "type": "string" },
+                    "fuel_type": { "type": "string" },
+                    "condition": { "type": "string", "enum": ["new", "used", "certified"] },
+                    "limit": { "type": "integer", "minimum": 1, "maximum": MAX_RESULTS }
+                }
+            }),
+        },
+        ToolSpec {
+            name: "get_vehicle",
+            description: "Reads one vehicle by VIN, with its current price and availability.",
+            parameters: json!({
+                "type": "object",
+                "additionalProperties": false,
+                "required": ["vin"],
+                "properties": { "vin": { "type": "string", "minLength": 17, "maxLength": 17 } }
+            }),
+        },
+    ]
+}
+
+/// Runs the tools for one turn against the dealership's inventory.
+#[derive(Debug)]
+pub struct InventoryTools<'c> {
+    client: &'c mut Client,
+    dealership: DealershipId,
+    /// Every vehicle shown to the model this turn, in order, without repeats.
+    pub shown: Vec<Vehicle>,
+    /// Each call for the decision trace: tool, arguments, result ids or error.
+    pub calls: Vec<Value>,
+    /// Searches that found nothing.
+    pub empty_searches: u32,
+    /// Database round trips the tools made.
+    pub round_trips: u32,
+}
+
+impl<'c> InventoryTools<'c> {
+    pub fn new(client: &'c mut Client, dealership: DealershipId) -> Self {
+        Self {
+            client,
+            dealership,
+            shown: Vec::new(),
+            calls: Vec::new(),
+            empty_searches: 0,
+            round_trips: 0,
+        }
+    }
+
+    /// The shown vehicles as the post-check needs them.
+    pub fn shown_for_check(&self) -> Vec<ShownVehicle> {
+        self.shown.iter().map(shown).collect()
+    }
+
+    /// Searches with `query`, remembers what was shown and returns the customer-safe views.
+    pub async fn search(&mut self, query: &VehicleQuery, limit: i64) -> Result<Vec<Vehicle>, StoreError> {
+        let page = Page {
+            page: 1,
+            limit: limit.clamp(1, MAX_RESULTS),
+            sort_column: if query.text.is_some() { "relevance" } else { "price" },
+            direction: if query.text.is_some() {
+                Direction::Desc
+            } else {
+                Direction::Asc
+            },
+        };
+        // BEGIN, then the scope and the search pipelined, then COMMIT: three round trips
+        // (four when the exact make and model find nothing and close spellings are tried).
+        let tx = self
+            .client
+            .transaction()
+            .await
+            .map_err(StoreError::query("starting an inventory search"))?;
+        let setting = scope::setting(Scope::Tenant(self.dealership));
+        let (scoped, found) = tokio::join!(
+            tx.batch_execute(&setting),
+            vehicles::search(&tx, self.dealership, query, &page)
+        );
+        scoped.map_err(StoreError::query("scoping an inventory search"))?;
+        let (found, _total) = found?;
+        tx.commit()
+            .await
+            .map_err(StoreError::query("ending an inventory search"))?;
+        self.round_trips += 3;
+        if found.is_empty() {
+            self.empty_searches += 1;
+        }
+        self.remember(&found);
+        Ok(found)
+    }
+
+    async fn get(&mut self, vin: &str) -> Result<Option<Vehicle>, StoreError> {
+        let tx = self
+            .client
+            .transaction()
+            .await
+            .map_err(StoreError::query("starting a vehicle read"))?;
+        let setting = scope::setting(Scope::Tenant(self.dealership));
+        let (scoped, found) = tokio::join!(
+            tx.batch_execute(&setting),
+            vehicles::get_by_vin(&tx, self.dealership, vin)
+        );
+        scoped.map_err(StoreError::query("scoping a vehicle read"))?;
+        let found = found?;
+        tx.commit().await.map_err(StoreError::query("ending a vehicle read"))?;
+        self.round_trips += 3;
+        self.remember(found.as_slice());
+        Ok(found)
+    }
+
+    fn remember(&mut self, vehicles: &[Vehicle]) {
+        for vehicle in vehicles {
+            if !self.shown.iter().any(|seen| seen.id == vehicle.id) {
+                self.shown.push(vehicle.clone());
+            }
+        }
+    }
+
+    async fn run_tool(&mut self, name: &str, arguments: &str) -> Value {
+        let parsed: Result<Value, _> = serde_json::from_str(arguments);
+        let Ok(Value::Object(args)) = parsed else {
+            return self.refuse(name, arguments, "the arguments must be a JSON object");
+        };
+        let text = |key: &str| {
+            args.get(key)
+                .and_then(Value::as_str)
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+        };
+        let int = |key: &str| {
+            args.get(key)
+                .and_then(Value::as_i64)
+                .and_then(|n| i32::try_from(n).ok())
+        };
+        let number = |key: &str| args.get(key).and_then(Value::as_f64);
+        let outcome = match name {
+            "search_inventory" => {
+                let query = VehicleQuery {
+                    text: text("text"),
+                    make: text("make"),
+                    model: text("model"),
+                    year_min: int("year_min"),
+                    year_max: int("year_max"),
+                    price_min: number("price_min"),
+                    price_max: number("price_max"),
+                    mileage_max: int("mileage_max"),
+                    body_style: text("body_style"),
+                    fuel_type: text("fuel_type"),
+                    condition: text("condition"),
+                    ..VehicleQuery::default()
+                };
+                let limit = args.get("limit").and_then(Value::as_i64).unwrap_or(MAX_RESULTS);
+                self.search(&query, limit).await.map(|found| {
+                    json!({ "vehicles": found.iter().map(customer_view).collect::<Vec<_>>(), "count": found.len() })
+                })
+            }
+            "get_vehicle" => match text("vin") {
+                Some(vin) => self.get(&vin.to_uppercase()).await.map(|found| match found {
+                    Some(vehicle) => json!({ "vehicle": customer_view(&vehicle) }),
+                    None => {
+                        json!({ "vehicle": null, "note": "no vehicle with this VIN is in this dealership's inventory" })
+                    }
+                }),
+                None => return self.refuse(name, arguments, "vin is required"),
+            },
+            _ => return self.refuse(name, arguments, "no such tool; use search_inventory or get_vehicle"),
+        };
+        match outcome {
+            Ok(result) => {
+                let ids: Vec<Value> = ["vehicles", "vehicle"]
+                    .iter()
+                    .filter_map(|key| result.get(*key))
+                    .flat_map(|found| match found {
+                        Value::Array(items) => items.iter().map(|v| v["id"].clone()).collect(),
+                        Value::Object(_) => vec![found["id"].clone()],
+                        _ => Vec::new(),
+                    })
+                    .collect();
+                self.calls
+                    .push(json!({ "tool": name, "arguments": Value::Object(args.clone()), "result_ids": ids }));
+                result
+            }
+            Err(error) => {
+                tracing::error!(%error, tool = name, "an assistant tool failed");
+                self.calls
+                    .push(json!({ "tool": name, "arguments": Value::Object(args.clone()), "error": "database" }));
+                json!({ "error": "the inventory could not be read just now" })
+            }
+        }
+    }
+
+    fn refuse(&mut self, name: &str, arguments: &str, reason: &str) -> Value {
+        self.calls
+            .push(json!({ "tool": name, "arguments": arguments, "error": reason }));
+        json!({ "error": reason })
+    }
+}
+
+impl ToolRunner for InventoryTools<'_> {
+    fn run(&mut self, name: &str, arguments: &str) -> impl Future<Output = Value> + Send {
+        let (name, arguments) = (name.to_owned(), arguments.to_owned());
+        async move { self.run_tool(&name, &arguments).await }
+    }
+}
+
+/// What the model and the customer may see of a vehicle.
+pub fn customer_view(vehicle: &Vehicle) -> Value {
+    let features: Vec<Value> = match &vehicle.features {
+        Value::Array(items) => items.iter().take(10).cloned().collect(),
+        _ => Vec::new(),
+    };
+    json!({
+        "id": vehicle.id,
+        "vin": vehicle.vin,
+        "stock_number": vehicle.stock_number,
+        "year": vehicle.year,
+        "make": vehicle.make,
+        "model": vehicle.model,
+        "trim": vehicle.trim,
+        "condition": vehicle.condition,
+        "certified": vehicle.certified,
+        "body_style": vehicle.body_style,
+        "exterior_color": vehicle.exterior_color,
+        "interior_color": vehicle.interior_color,
+        "mileage": vehicle.mileage,
+        "fuel_type": vehicle.fuel_type,
+        "drivetrain": vehicle.drivetrain,
+        "transmission": vehicle.transmission,
+        "price": vehicle.price,
+        "msrp": vehicle.msrp,
+        "features": features,
+        "status": vehicle.status,
+        "available": vehicle.is_active && vehicle.status == "available",
+        "link": vehicle.vdp_url,
+    })
+}
+
+/// A vehicle as the reply's post-check needs it.
+pub fn shown(vehicle: &Vehicle) -> ShownVehicle {
+    let cents = |amount: Option<f64>| amount.map(|value| Cents::new((value * 100.0).round() as i64));
+    ShownVehicle {
+        id: vehicle.id,
+        vin: vehicle.vin.clone(),
+        stock_number: vehicle.stock_number.clone(),
+        year: vehicle.year,
+        make: vehicle.make.clone(),
+        model: vehicle.model.clone(),
+        trim: vehicle.trim.clone(),
+        price: cents(vehicle.price),
+        msrp: cents(vehicle.msrp),
+        active: vehicle.is_active && vehicle.status == "available",
+    }
+}
