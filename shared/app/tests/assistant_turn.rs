@@ -592,3 +592,45 @@ async fn a_turn_with_one_inventory_search_makes_at_most_five_round_trips() {
     assert!(outcome.reply.unwrap().contains("Civic"));
     assert!(outcome.round_trips <= 5, "{} round trips", outcome.round_trips);
 }
+
+#[tokio::test]
+async fn a_handover_mails_the_dossier_once_to_the_handover_address() {
+    let mut world = world().await;
+    world.state.config.email_from = Some("Rylie <noreply@rylie.test>".to_owned());
+    world
+        .owner_sql(&format!(
+            "UPDATE dealerships SET handover_email = 'sales@alpha.test' WHERE id = {}",
+            world.dealer_a
+        ))
+        .await;
+    let (_, key) = world
+        .api_key(world.dealer_a, &["conversations:write", "messages:write"])
+        .await;
+    let conversation = start(&world, &key, "web").await;
+    say(&world, widget(&key), conversation, "Do you have a Honda Civic?").await;
+    let handed = say(
+        &world,
+        widget(&key),
+        conversation,
+        "What's my trade-in worth? I'd like to talk to a manager",
+    )
+    .await;
+    assert_eq!(handed.body["data"]["status"], "escalated", "{}", handed.body);
+
+    let mails = support::outbox(&world);
+    assert_eq!(mails.len(), 1, "one dossier mail");
+    let mail = &mails[0];
+    assert!(mail.contains("To: sales@alpha.test"), "{mail}");
+    assert!(mail.contains("Subject: Handover: Dana Diaz needs a person"), "{mail}");
+    assert!(mail.contains("dana@example.com"), "{mail}");
+
+    // The job redelivered (SQS at least once), and the customer writing again: still one mail.
+    let message = rylie_app::assistant::handover::dossier_message(DealershipId(world.dealer_a), conversation);
+    let again = rylie_app::email::job::run(&world.state, &message, None).await.unwrap();
+    assert!(
+        matches!(again, rylie_app::email::Outcome::AlreadyDone { .. }),
+        "{again:?}"
+    );
+    say(&world, widget(&key), conversation, "Hello? Anyone?").await;
+    assert_eq!(support::outbox(&world).len(), 1);
+}

@@ -19,7 +19,7 @@ use rylie_cloud::{Mailer, Sqs, mail::decode_quoted_printable};
 use rylie_store::Type;
 use rylie_testkit::{moto_config, unique_name};
 use serde_json::{Value, json};
-use support::{PASSWORD, World, call, request};
+use support::{PASSWORD, World, call, outbox, request};
 
 const NEW_PASSWORD: &str = "a brand new passphrase for Rylie";
 
@@ -85,23 +85,6 @@ async fn refresh(world: &World, token: &str) -> support::Answer {
         ),
     )
     .await
-}
-
-/// The `.eml` files in the outbox, oldest first.
-fn outbox(world: &World) -> Vec<String> {
-    let dir = world.state.mailer.outbox_dir().expect("the world mails to the outbox");
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return Vec::new();
-    };
-    let mut paths: Vec<_> = entries
-        .map(|entry| entry.unwrap().path())
-        .filter(|path| path.extension().is_some_and(|ext| ext == "eml"))
-        .collect();
-    paths.sort();
-    paths
-        .iter()
-        .map(|path| std::fs::read_to_string(path).unwrap())
-        .collect()
 }
 
 /// The decoded plain-text part of an outbox message.

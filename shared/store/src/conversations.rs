@@ -375,3 +375,36 @@ pub async fn add_staff_message(
         .map_err(StoreError::query("adding a staff message"))?;
     Ok(rows.first().map(message))
 }
+
+/// What the handover mail needs: the dossier, where to send it, when the escalation was.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HandoverTarget {
+    pub dealership_name: String,
+    pub handover_email: Option<String>,
+    pub dossier: serde_json::Value,
+    pub escalated_at: DateTime<Utc>,
+}
+
+/// The escalated conversation's dossier and the dealership's handover address; None when
+/// the conversation does not exist or is not escalated with a dossier.
+pub async fn handover_target(
+    tx: &Transaction<'_>,
+    dealership: DealershipId,
+    conversation_id: i64,
+) -> Result<Option<HandoverTarget>, StoreError> {
+    let rows = tx
+        .query_typed(
+            "SELECT d.name, coalesce(d.handover_email, d.contact_email), c.dossier, c.escalated_at
+               FROM conversations c JOIN dealerships d ON d.id = c.dealership_id
+              WHERE c.dealership_id = $1 AND c.id = $2 AND c.dossier IS NOT NULL AND c.escalated_at IS NOT NULL",
+            &[(&dealership.0, Type::INT8), (&conversation_id, Type::INT8)],
+        )
+        .await
+        .map_err(StoreError::query("reading a conversation's handover"))?;
+    Ok(rows.first().map(|row| HandoverTarget {
+        dealership_name: row.get(0),
+        handover_email: row.get(1),
+        dossier: row.get(2),
+        escalated_at: row.get(3),
+    }))
+}

@@ -113,6 +113,12 @@ pub async fn run(state: &State, message: &JobMessage, sqs_message_id: Option<&st
                 Err(error) => unusable(state, message, sqs_message_id, format!("payload: {error}")).await,
             }
         }
+        (crate::assistant::handover::DOSSIER_JOB, crate::assistant::handover::DOSSIER_VERSION) => {
+            match serde_json::from_value::<DossierPayload>(message.payload.clone()) {
+                Ok(payload) => send_dossier(state, message, &payload).await,
+                Err(error) => unusable(state, message, sqs_message_id, format!("payload: {error}")).await,
+            }
+        }
         (FIRST_CONTACT_JOB, _) => {
             // Kept whole in job_failures (it holds no secret), to be replayed once the sender
             // exists, rather than dropped: a lead's first contact is not lost.
@@ -216,7 +222,35 @@ async fn send_password_reset(
         to_address: &target.email,
         subject: &rendered.subject,
     };
-    let delivery_id = match email_deliveries::claim(&tx, &delivery, CLAIM_LEASE).await? {
+    let email = OutgoingEmail {
+        from: from.to_owned(),
+        to: target.email.clone(),
+        subject: rendered.subject.clone(),
+        text: rendered.text,
+        html: rendered.html,
+    };
+    let unwanted = (!target.token_current)
+        .then_some("not sent: the token was replaced, used or has expired, so the link would not work");
+    tx.commit()
+        .await
+        .map_err(StoreError::query("reading a password-reset target"))?;
+    send_once(state, &mut client, Scope::Platform, &delivery, email, unwanted).await
+}
+
+/// Claims the delivery (in `scope`), sends `email` and records the outcome: at most one
+/// e-mail per idempotency key while a claim is held, and `unwanted` (a reason) records the
+/// delivery as suppressed instead of sending. See the module docs of [`crate::email`] for
+/// the guarantee.
+async fn send_once(
+    state: &State,
+    client: &mut rylie_store::Client,
+    scope: Scope,
+    delivery: &NewDelivery<'_>,
+    email: OutgoingEmail,
+    unwanted: Option<&str>,
+) -> Result<Outcome, EmailError> {
+    let tx = scope::begin(client, scope).await?;
+    let delivery_id = match email_deliveries::claim(&tx, delivery, CLAIM_LEASE).await? {
         Claim::Claimed { id, .. } => id,
         Claim::Finished { status, .. } => {
             tx.commit()
@@ -224,10 +258,9 @@ async fn send_password_reset(
                 .map_err(StoreError::query("reading an e-mail delivery"))?;
             return Ok(Outcome::AlreadyDone { status });
         }
-        Claim::InProgress { .. } => return Err(EmailError::InProgress(message.idempotency_key.clone())),
+        Claim::InProgress { .. } => return Err(EmailError::InProgress(delivery.idempotency_key.to_owned())),
     };
-    if !target.token_current {
-        let reason = "not sent: the token was replaced, used or has expired, so the link would not work";
+    if let Some(reason) = unwanted {
         email_deliveries::finish_unsent(&tx, delivery_id, Unsent::Suppressed, reason).await?;
         tx.commit().await.map_err(StoreError::query("suppressing an e-mail"))?;
         return Ok(Outcome::Suppressed {
@@ -238,15 +271,8 @@ async fn send_password_reset(
         .await
         .map_err(StoreError::query("claiming an e-mail delivery"))?;
 
-    let email = OutgoingEmail {
-        from: from.to_owned(),
-        to: target.email.clone(),
-        subject: rendered.subject,
-        text: rendered.text,
-        html: rendered.html,
-    };
     let sent = state.mailer.send(&email).await;
-    let tx = scope::begin(&mut client, Scope::Platform).await?;
+    let tx = scope::begin(client, scope).await?;
     let outcome = match sent {
         Ok(message_id) => {
             // Should this write fail, the row stays `sending` and the redelivered message
@@ -273,6 +299,73 @@ async fn send_password_reset(
         .await
         .map_err(StoreError::query("recording an e-mail delivery's outcome"))?;
     Ok(outcome)
+}
+
+/// The payload of `email.handover_dossier` version 1.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DossierPayload {
+    pub conversation_id: i64,
+}
+
+/// Mails a conversation's handover dossier to the dealership's handover address, once per
+/// escalation (the delivery key adds the escalation's time to the message's key).
+async fn send_dossier(state: &State, message: &JobMessage, payload: &DossierPayload) -> Result<Outcome, EmailError> {
+    let from = state
+        .config
+        .email_from
+        .as_deref()
+        .ok_or(EmailError::NotConfigured("EMAIL_FROM"))?;
+    let Some(dealership) = message.dealership_id.map(rylie_domain::DealershipId) else {
+        return Ok(Outcome::Unusable {
+            reason: "a dossier message names no dealership".to_owned(),
+        });
+    };
+    let mut client = state.db.client().await?;
+    let tx = scope::begin(&mut client, Scope::Tenant(dealership)).await?;
+    let Some(target) = rylie_store::conversations::handover_target(&tx, dealership, payload.conversation_id).await?
+    else {
+        return Ok(Outcome::Suppressed {
+            reason: format!("conversation {} no longer exists", payload.conversation_id),
+        });
+    };
+    let Some(to) = target.handover_email.clone() else {
+        return Ok(Outcome::Suppressed {
+            reason: "the dealership has no handover address".to_owned(),
+        });
+    };
+    let link = state.config.app_base_url.as_deref().map(|base| {
+        format!(
+            "{}/conversations/{}",
+            base.trim_end_matches('/'),
+            payload.conversation_id
+        )
+    });
+    let rendered = templates::handover_dossier(
+        &target.dealership_name,
+        payload.conversation_id,
+        &target.dossier,
+        link.as_deref(),
+    );
+    let key = format!("{}:{}", message.idempotency_key, target.escalated_at.timestamp());
+    let delivery = NewDelivery {
+        dealership_id: Some(dealership.0),
+        idempotency_key: &key,
+        email_type: "handover_dossier",
+        to_address: &to,
+        subject: &rendered.subject,
+    };
+    let email = OutgoingEmail {
+        from: from.to_owned(),
+        to: to.clone(),
+        subject: rendered.subject.clone(),
+        text: rendered.text,
+        html: rendered.html,
+    };
+    tx.commit()
+        .await
+        .map_err(StoreError::query("reading a handover dossier"))?;
+    send_once(state, &mut client, Scope::Tenant(dealership), &delivery, email, None).await
 }
 
 #[cfg(test)]

@@ -56,6 +56,104 @@ pub fn password_reset(link: &str, valid_minutes: i64, expires_at: DateTime<Utc>)
     Rendered { subject, text, html }
 }
 
+/// The handover mail: the dossier of an escalated conversation, for the person taking over.
+pub fn handover_dossier(
+    dealership: &str,
+    conversation_id: i64,
+    dossier: &serde_json::Value,
+    link: Option<&str>,
+) -> Rendered {
+    let field = |key: &str| {
+        dossier
+            .get(key)
+            .and_then(serde_json::Value::as_str)
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let customer = &dossier["customer"];
+    let customer_field = |key: &str| {
+        customer
+            .get(key)
+            .and_then(serde_json::Value::as_str)
+            .unwrap_or("—")
+            .to_owned()
+    };
+    let list = |key: &str| -> Vec<String> {
+        dossier
+            .get(key)
+            .and_then(serde_json::Value::as_array)
+            .map(|items| {
+                items
+                    .iter()
+                    .map(|item| item.as_str().map(str::to_owned).unwrap_or_else(|| item.to_string()))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let vehicles: Vec<String> = dossier
+        .get("vehicles")
+        .and_then(serde_json::Value::as_array)
+        .map(|items| {
+            items
+                .iter()
+                .map(|vehicle| {
+                    let stock = vehicle["stock_number"]
+                        .as_str()
+                        .map(|s| format!(" (stock {s})"))
+                        .unwrap_or_default();
+                    let link = vehicle["link"].as_str().map(|l| format!(" {l}")).unwrap_or_default();
+                    format!("{}{stock}{link}", vehicle["description"].as_str().unwrap_or_default())
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let subject = format!(
+        "Handover: {} needs a person ({})",
+        customer
+            .get("name")
+            .and_then(serde_json::Value::as_str)
+            .unwrap_or("a customer"),
+        list("reasons").join(", ")
+    );
+    let mut lines = vec![
+        format!("{dealership}: conversation {conversation_id} was handed over to your team."),
+        String::new(),
+        format!("Summary: {}", field("summary")),
+        format!("Waiting for: {}", field("waiting_for")),
+        format!("Suggested next step: {}", field("suggested_next_step")),
+        String::new(),
+        format!(
+            "Customer: {} — e-mail {}, phone {}, channel {}",
+            customer_field("name"),
+            customer_field("email"),
+            customer_field("phone"),
+            customer_field("channel")
+        ),
+        format!("Intents: {}", list("intents").join(", ")),
+    ];
+    if !vehicles.is_empty() {
+        lines.push(format!("Vehicles discussed:\n  {}", vehicles.join("\n  ")));
+    }
+    let recent = list("recent_messages");
+    if !recent.is_empty() {
+        lines.push(format!("Recent messages from the customer:\n  {}", recent.join("\n  ")));
+    }
+    if let Some(link) = link {
+        lines.push(format!("\nOpen the conversation: {link}"));
+    }
+    let text = format!("{}\n\n-- \nRylie\n", lines.join("\n"));
+    let body: String = text
+        .lines()
+        .map(|line| format!("{}<br>\n", escape_html(line)))
+        .collect();
+    let html = format!(
+        "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>{}</title></head>\n\
+         <body style=\"font-family: sans-serif; line-height: 1.5\">\n{body}</body></html>\n",
+        escape_html(&subject)
+    );
+    Rendered { subject, text, html }
+}
+
 /// Escapes text for HTML content and quoted attribute values.
 pub fn escape_html(text: &str) -> String {
     let mut escaped = String::with_capacity(text.len());

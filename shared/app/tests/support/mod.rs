@@ -211,3 +211,20 @@ impl Answer {
         self.body["error"]["code"].as_str().unwrap_or("")
     }
 }
+
+/// The `.eml` files in the outbox, oldest first.
+pub fn outbox(world: &World) -> Vec<String> {
+    let dir = world.state.mailer.outbox_dir().expect("the world mails to the outbox");
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut paths: Vec<_> = entries
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| path.extension().is_some_and(|ext| ext == "eml"))
+        .collect();
+    paths.sort();
+    paths
+        .iter()
+        .map(|path| std::fs::read_to_string(path).unwrap())
+        .collect()
+}
