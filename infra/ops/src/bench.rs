@@ -54,6 +54,9 @@ pub enum Bench {
         naive_rows: u64,
         #[arg(long, default_value = "1000")]
         search_iterations: usize,
+        /// Only the search, over the `bench-inventory` dealership a previous run left.
+        #[arg(long)]
+        search_only: bool,
     },
     /// Writes a generated feed (the inventory bench's vehicles 0..rows) to FILE, for measuring
     /// `import-tsv` on large files (e.g. peak memory with `/usr/bin/time -v`).
@@ -111,7 +114,14 @@ pub async fn run(bench: Bench) -> Result<(), BoxError> {
             vehicles,
             naive_rows,
             search_iterations,
-        } => crate::bench_inventory::run(&database_url, vehicles, naive_rows, search_iterations).await,
+            search_only,
+        } => {
+            if search_only {
+                crate::bench_inventory::search_only(&database_url, search_iterations).await
+            } else {
+                crate::bench_inventory::run(&database_url, vehicles, naive_rows, search_iterations).await
+            }
+        }
     }
 }
 

@@ -333,6 +333,7 @@ async fn search(app: &mut Client, dealership: DealershipId, iterations: usize) -
     let mut typo = Vec::with_capacity(iterations);
     let mut selective = Vec::with_capacity(iterations);
     let mut naive = Vec::with_capacity(iterations / 10);
+    let mut text_only = Vec::with_capacity(iterations / 10);
     for i in 0..iterations {
         let query = vehicles::VehicleQuery {
             text: Some(terms[i % terms.len()].to_owned()),
@@ -374,6 +375,14 @@ async fn search(app: &mut Client, dealership: DealershipId, iterations: usize) -
         typo.push(started.elapsed());
 
         if i % 10 == 0 {
+            let broad = vehicles::VehicleQuery {
+                text: Some(terms[i % terms.len()].to_owned()),
+                ..Default::default()
+            };
+            let started = Instant::now();
+            vehicles::search(&tx, dealership, &broad, &page).await?;
+            text_only.push(started.elapsed());
+
             let started = Instant::now();
             let pattern = format!("%{}%", terms[i % terms.len()].split(' ').next().unwrap_or_default());
             tx.query_typed(
@@ -402,7 +411,28 @@ async fn search(app: &mut Client, dealership: DealershipId, iterations: usize) -
         crate::bench::summary("search: misspelt make + model (trigram)", typo)
     );
     println!("{}", crate::bench::summary("search: naive ILIKE scan", naive));
+    println!(
+        "{}",
+        crate::bench::summary("search: free text alone, no filter", text_only)
+    );
     Ok(())
+}
+
+/// Only the search, over the `bench-inventory` dealership of a previous full run.
+pub async fn search_only(database_url: &str, search_iterations: usize) -> Result<(), BoxError> {
+    let settings = ConnectSettings::from_url(database_url)?;
+    let owner = settings.connect().await?;
+    let mut app = settings.connect().await?;
+    owner
+        .batch_execute("SELECT set_config('rylie.scope', 'platform', false)")
+        .await?;
+    let rows = owner
+        .query_typed("SELECT id FROM dealerships WHERE subdomain = 'bench-inventory'", &[])
+        .await?;
+    let Some(row) = rows.first() else {
+        return Err("no bench-inventory dealership: run the full bench once".into());
+    };
+    search(&mut app, DealershipId(row.get(0)), search_iterations).await
 }
 
 /// The whole inventory bench.

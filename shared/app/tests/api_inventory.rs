@@ -254,6 +254,40 @@ async fn every_search_filter_narrows_the_result() {
     assert_eq!(sorted.body["meta"]["pagination"]["has_more"], true);
 }
 
+/// Free text is matched in two steps (a lexeme signature from the index, then the exact match
+/// on the rows it lets through); OR, NOT, phrases, stop words, inactive vehicles and typos take
+/// the paths around the signature and must find exactly what a plain match finds.
+#[tokio::test]
+async fn free_text_finds_the_same_vehicles_whatever_the_query_shape() {
+    let world = World::new().await;
+    upload(&world, world.dealer_a, world.admin_a, FEED).await;
+    let user = world.user_a;
+    type Case<'a> = (&'a [(&'a str, &'a str)], &'a [&'a str], i64);
+    let cases: &[Case] = &[
+        (&[("q", "leather sunroof")], &["H100"], 1),
+        (&[("q", "sunroof or tow")], &["F400", "H100"], 2),
+        (&[("q", "seats -navigation")], &["H100"], 1),
+        (&[("q", "\"heated seats\"")], &["T201"], 1),
+        (&[("q", "\"seats heated\"")], &[], 0),
+        (&[("q", "the")], &[], 0),
+        (&[("q", "sedan"), ("make", "TOYOTA")], &["T200", "T201"], 2),
+        (&[("q", "hybrid"), ("model", "Camri")], &["T201"], 1),
+        (&[("q", "sunroof"), ("include_inactive", "true")], &["H100"], 1),
+        (&[("make", "Toyta"), ("include_inactive", "true")], &["T200", "T201"], 2),
+        (
+            &[("q", "sedan"), ("limit", "1"), ("sort", "price"), ("order", "asc")],
+            &["T200"],
+            4,
+        ),
+    ];
+    for (query, expected, total) in cases {
+        let answer = search(&world, user, query).await;
+        assert_eq!(answer.status, 200, "{query:?}: {}", answer.body);
+        assert_eq!(stocks(&answer), *expected, "{query:?}");
+        assert_eq!(answer.body["meta"]["pagination"]["total"], *total, "{query:?}");
+    }
+}
+
 #[tokio::test]
 async fn a_vehicle_is_read_by_vin_and_never_shows_the_invoice_price() {
     let world = World::new().await;

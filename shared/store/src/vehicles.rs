@@ -2,9 +2,29 @@
 //!
 //! One statement with every filter written out as `($n IS NULL OR ...)`: the statement is
 //! unnamed (see the crate docs), so PostgreSQL plans it with the actual values and drops the
-//! conditions whose parameter is NULL. Free text goes through the weighted `search_vector`
-//! (GIN); make and model also match by trigram similarity (pg_trgm's `%`, GIN-indexed), so
-//! "Toyta Camry" still finds the Camrys.
+//! conditions whose parameter is NULL.
+//!
+//! # Row-level security and indexes
+//!
+//! The tenant policy (migration 0004) is evaluated before the query's own conditions, and the
+//! planner only turns a condition into an index condition when it is *leakproof*: equality
+//! and ranges on integers and text are; `lower(make) = ...`, `search_vector @@ ...`, pg_trgm's
+//! `%` and numeric comparisons are not (migration 0007 has the details). So the GIN indexes
+//! cannot serve a search made under the policy, and the search is built on the one btree index
+//! it can use, the active search index: `dealership_id`, `make_key`, `model_key`, `year` (make
+//! and model in lower case, kept by the database), carrying each vehicle's id and a 512-bit
+//! signature of its lexemes.
+//!
+//! * With free text, a first step reads that index alone (an index-only scan) and keeps the
+//!   vehicles whose signature holds every bit of the query's required lexemes; only those rows
+//!   are read from the table, where the exact match, the other filters, the rank and the total
+//!   are computed. The signature never drops a match, and lets through few non-matches.
+//! * The matches are ranked, counted (exactly) and cut to the page as narrow rows (ids); only
+//!   the page's 20 vehicles are read whole.
+//! * Make and model match exactly (case aside) first; only when that finds nothing are close
+//!   spellings ("Toyta Camri") tried: pg_trgm similarity against the dealership's own
+//!   distinct (make, model) pairs, read from the index, then an exact search for the close
+//!   keys.
 
 use chrono::{DateTime, NaiveDate, Utc};
 use rylie_domain::DealershipId;
@@ -143,78 +163,186 @@ pub const SORTABLE: &[(&str, &str)] = &[
 
 /// One page of matching vehicles and the total number of matches. Make and model match exactly
 /// (case aside) first; only when that finds nothing does the search try close spellings, so
-/// the common case stays on the btree index and a typo still finds its cars.
+/// the common case stays on the index and a typo still finds its cars.
 pub async fn search(
     tx: &Transaction<'_>,
     dealership: DealershipId,
     query: &VehicleQuery,
     page: &Page,
 ) -> Result<(Vec<Vehicle>, i64), StoreError> {
-    let found = search_with(tx, dealership, query, page, "=").await?;
+    let found = search_with(tx, dealership, query, page, Keys::Exact).await?;
     if found.1 > 0 || (query.make.is_none() && query.model.is_none()) {
         return Ok(found);
     }
-    search_with(tx, dealership, query, page, "%").await
+    let (makes, models) = close_keys(tx, dealership, query).await?;
+    if query.make.is_some() && makes.is_empty() || query.model.is_some() && models.is_empty() {
+        return Ok(found);
+    }
+    search_with(tx, dealership, query, page, Keys::Close { makes, models }).await
 }
 
-/// The search with make and model compared by `comparison`: `=`, or `%` (trigram similarity).
-async fn search_with(
+/// How the search compares make and model.
+enum Keys {
+    /// `make_key = lower($3)`, `model_key = lower($4)`.
+    Exact,
+    /// `make_key = ANY(makes)`, `model_key = ANY(models)`: the keys close to the query's.
+    Close { makes: Vec<String>, models: Vec<String> },
+}
+
+/// The dealership's makes and models (lower case) close to the query's (pg_trgm similarity,
+/// `%`). Read as distinct (make, model) pairs from the active search index, one probe a pair
+/// (a loose index scan: PostgreSQL 15 has no skip scan), so the cost grows with the size of the
+/// dealer's range, not of its lot; with inactive vehicles included, a scan of the dealer's rows.
+async fn close_keys(
     tx: &Transaction<'_>,
     dealership: DealershipId,
     query: &VehicleQuery,
-    page: &Page,
-    comparison: &str,
-) -> Result<(Vec<Vehicle>, i64), StoreError> {
-    let order = match page.sort_column {
-        "relevance" => "ts_rank_cd(search_vector, q.tsq) DESC, created_at DESC".to_owned(),
-        column => format!("{column} {} NULLS LAST", page.direction),
+) -> Result<(Vec<String>, Vec<String>), StoreError> {
+    let pairs = if query.include_inactive {
+        "pairs AS (SELECT DISTINCT make_key, model_key FROM vehicles WHERE dealership_id = $1)"
+    } else {
+        "RECURSIVE pairs(make_key, model_key) AS (
+             (SELECT make_key, model_key FROM vehicles
+               WHERE dealership_id = $1 AND is_active
+               ORDER BY make_key, model_key LIMIT 1)
+           UNION ALL
+             SELECT n.make_key, n.model_key FROM pairs p CROSS JOIN LATERAL (
+                 SELECT make_key, model_key FROM vehicles
+                  WHERE dealership_id = $1 AND is_active AND (make_key, model_key) > (p.make_key, p.model_key)
+                  ORDER BY make_key, model_key LIMIT 1) n)"
     };
     let sql = format!(
-        "WITH q AS (SELECT CASE WHEN $2::text IS NULL THEN NULL
-                                ELSE websearch_to_tsquery('english', $2::text) END AS tsq)
-         SELECT {COLUMNS}, count(*) OVER ()
-           FROM vehicles, q
-          WHERE dealership_id = $1
-            AND ($15::bool OR is_active)
-            AND ($2::text IS NULL OR search_vector @@ q.tsq)
-            AND ($3::text IS NULL OR lower(make) {comparison} lower($3::text))
-            AND ($4::text IS NULL OR lower(model) {comparison} lower($4::text))
-            AND ($5::int4 IS NULL OR year >= $5::int4)
-            AND ($6::int4 IS NULL OR year <= $6::int4)
-            AND ($7::float8 IS NULL OR price >= $7::float8::numeric)
-            AND ($8::float8 IS NULL OR price <= $8::float8::numeric)
-            AND ($9::int4 IS NULL OR mileage <= $9::int4)
-            AND ($10::text IS NULL OR lower(body_style) = lower($10::text))
-            AND ($11::text IS NULL OR lower(fuel_type) = lower($11::text))
-            AND ($12::text IS NULL OR lower(drivetrain) = lower($12::text))
-            AND ($13::text IS NULL OR condition = lower($13::text))
-            AND ($14::text IS NULL OR status = lower($14::text))
-          ORDER BY {order}, id
-          LIMIT $16 OFFSET $17"
+        "WITH {pairs}
+         SELECT coalesce(array_agg(DISTINCT make_key) FILTER (WHERE make_key % lower($2::text)), '{{}}'),
+                coalesce(array_agg(DISTINCT model_key) FILTER (WHERE model_key % lower($3::text)), '{{}}')
+           FROM pairs
+          WHERE ($2::text IS NULL OR make_key % lower($2::text))
+            AND ($3::text IS NULL OR model_key % lower($3::text))"
     );
     let rows = tx
         .query_typed(
             &sql,
             &[
                 (&dealership.0, Type::INT8),
-                (&query.text, Type::TEXT),
                 (&query.make, Type::TEXT),
                 (&query.model, Type::TEXT),
-                (&query.year_min, Type::INT4),
-                (&query.year_max, Type::INT4),
-                (&query.price_min, Type::FLOAT8),
-                (&query.price_max, Type::FLOAT8),
-                (&query.mileage_max, Type::INT4),
-                (&query.body_style, Type::TEXT),
-                (&query.fuel_type, Type::TEXT),
-                (&query.drivetrain, Type::TEXT),
-                (&query.condition, Type::TEXT),
-                (&query.status, Type::TEXT),
-                (&query.include_inactive, Type::BOOL),
-                (&page.limit, Type::INT8),
-                (&page.offset(), Type::INT8),
             ],
         )
+        .await
+        .map_err(StoreError::query("finding makes and models close to the query's"))?;
+    let row = rows.first().expect("an aggregate returns one row");
+    Ok((row.get(0), row.get(1)))
+}
+
+/// The query's free text (`$2`) as a tsquery. Written out wherever it is used rather than
+/// computed once in a CTE: the statement is planned with its parameters' values, so the
+/// planner folds it, and the signature derived from it, into constants (a CTE read in two
+/// places would be a join, evaluated per row).
+const TSQUERY: &str = "websearch_to_tsquery('english', $2::text)";
+
+/// The search with make and model compared as `keys` says.
+async fn search_with(
+    tx: &Transaction<'_>,
+    dealership: DealershipId,
+    query: &VehicleQuery,
+    page: &Page,
+    keys: Keys,
+) -> Result<(Vec<Vehicle>, i64), StoreError> {
+    let order = match page.sort_column {
+        "relevance" => format!("ts_rank_cd(search_vector, {TSQUERY}) DESC, created_at DESC"),
+        column => format!("{column} {} NULLS LAST", page.direction),
+    };
+    let (make, model, makes, models) = match keys {
+        Keys::Exact => ("make_key = lower($3::text)", "model_key = lower($4::text)", None, None),
+        Keys::Close { makes, models } => (
+            "make_key = ANY ($18::text[])",
+            "model_key = ANY ($19::text[])",
+            Some(makes),
+            Some(models),
+        ),
+    };
+    // With free text over the active vehicles, the candidates come from the active search
+    // index alone first (an index-only scan): the leakproof conditions, then the lexeme
+    // signature (migration 0007), so only rows that can match are read from the table. The
+    // statement below then applies every condition again, exactly.
+    let candidates = if query.text.is_some() && !query.include_inactive {
+        format!(
+            "candidates AS (
+                SELECT id FROM vehicles
+                 WHERE dealership_id = $1 AND is_active
+                   AND ($3::text IS NULL OR {make})
+                   AND ($4::text IS NULL OR {model})
+                   AND ($5::int4 IS NULL OR year >= $5::int4)
+                   AND ($6::int4 IS NULL OR year <= $6::int4)
+                   AND (rylie_query_signature({TSQUERY}) IS NULL
+                        OR (search_signature & rylie_query_signature({TSQUERY})) = rylie_query_signature({TSQUERY}))),"
+        )
+    } else {
+        String::new()
+    };
+    let among_candidates = if candidates.is_empty() {
+        ""
+    } else {
+        "id = ANY (ARRAY(SELECT id FROM candidates)) AND"
+    };
+    // Leakproof conditions first in the text (the planner orders them anyway): dealership,
+    // activity, make/model keys and year are index conditions; the rest filter the rows left.
+    // The matches are ranked, counted and cut to the page as ids (narrow rows: sorting and
+    // counting thousands of whole vehicles, descriptions and JSON included, cost more than
+    // finding them); only the page's vehicles are then read whole.
+    let sql = format!(
+        "WITH {candidates}
+         page AS (
+             SELECT id, count(*) OVER () AS total, row_number() OVER (ORDER BY {order}, id) AS position
+               FROM vehicles
+              WHERE {among_candidates} dealership_id = $1
+                AND ($15::bool OR is_active)
+                AND ($3::text IS NULL OR {make})
+                AND ($4::text IS NULL OR {model})
+                AND ($5::int4 IS NULL OR year >= $5::int4)
+                AND ($6::int4 IS NULL OR year <= $6::int4)
+                AND ($2::text IS NULL OR search_vector @@ {TSQUERY})
+                AND ($7::float8 IS NULL OR price >= $7::float8::numeric)
+                AND ($8::float8 IS NULL OR price <= $8::float8::numeric)
+                AND ($9::int4 IS NULL OR mileage <= $9::int4)
+                AND ($10::text IS NULL OR lower(body_style) = lower($10::text))
+                AND ($11::text IS NULL OR lower(fuel_type) = lower($11::text))
+                AND ($12::text IS NULL OR lower(drivetrain) = lower($12::text))
+                AND ($13::text IS NULL OR condition = lower($13::text))
+                AND ($14::text IS NULL OR status = lower($14::text))
+              ORDER BY position
+              LIMIT $16 OFFSET $17)
+         SELECT {COLUMNS}, page.total
+           FROM page JOIN vehicles USING (id)
+          WHERE dealership_id = $1
+          ORDER BY page.position"
+    );
+    let mut params: Vec<(&(dyn tokio_postgres::types::ToSql + Sync), Type)> = vec![
+        (&dealership.0, Type::INT8),
+        (&query.text, Type::TEXT),
+        (&query.make, Type::TEXT),
+        (&query.model, Type::TEXT),
+        (&query.year_min, Type::INT4),
+        (&query.year_max, Type::INT4),
+        (&query.price_min, Type::FLOAT8),
+        (&query.price_max, Type::FLOAT8),
+        (&query.mileage_max, Type::INT4),
+        (&query.body_style, Type::TEXT),
+        (&query.fuel_type, Type::TEXT),
+        (&query.drivetrain, Type::TEXT),
+        (&query.condition, Type::TEXT),
+        (&query.status, Type::TEXT),
+        (&query.include_inactive, Type::BOOL),
+        (&page.limit, Type::INT8),
+    ];
+    let offset = page.offset();
+    params.push((&offset, Type::INT8));
+    if let (Some(makes), Some(models)) = (&makes, &models) {
+        params.push((makes, Type::TEXT_ARRAY));
+        params.push((models, Type::TEXT_ARRAY));
+    }
+    let rows = tx
+        .query_typed(&sql, &params)
         .await
         .map_err(StoreError::query("searching vehicles"))?;
     let total = rows.first().map_or(0, |r| r.get::<_, i64>(COLUMN_COUNT));

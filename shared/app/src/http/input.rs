@@ -362,6 +362,84 @@ pub fn page(request: &Request, sortable: &[(&str, &'static str)], default_sort: 
     }
 }
 
+/// Query-string filters (`?status=&from=`), checked like a body: every problem is collected
+/// and reported at once by [`Query::finish`].
+#[derive(Debug)]
+pub struct Query<'r> {
+    request: &'r Request,
+    errors: Vec<FieldError>,
+}
+
+impl<'r> Query<'r> {
+    pub fn new(request: &'r Request) -> Self {
+        Self {
+            request,
+            errors: Vec::new(),
+        }
+    }
+
+    fn refuse(&mut self, field: &str, code: &'static str, message: impl Into<String>) {
+        self.errors.push(FieldError {
+            field: field.to_owned(),
+            message: message.into(),
+            code,
+        });
+    }
+
+    /// The raw value, as sent.
+    pub fn text(&self, name: &str) -> Option<String> {
+        self.request.query_string_parameters().first(name).map(str::to_owned)
+    }
+
+    /// A positive whole number (an id).
+    pub fn id(&mut self, name: &str) -> Option<i64> {
+        let raw = self.text(name)?;
+        match raw.parse::<i64>() {
+            Ok(id) if id > 0 => Some(id),
+            _ => {
+                self.refuse(name, "INVALID_VALUE", "must be a positive whole number (an id)");
+                None
+            }
+        }
+    }
+
+    /// An RFC 3339 time.
+    pub fn time(&mut self, name: &str) -> Option<chrono::DateTime<chrono::Utc>> {
+        let raw = self.text(name)?;
+        match chrono::DateTime::parse_from_rfc3339(&raw) {
+            Ok(at) => Some(at.with_timezone(&chrono::Utc)),
+            Err(_) => {
+                self.refuse(
+                    name,
+                    "INVALID_FORMAT",
+                    "must be an RFC 3339 time, e.g. 2026-11-25T00:00:00Z",
+                );
+                None
+            }
+        }
+    }
+
+    /// One of `allowed`.
+    pub fn one_of(&mut self, name: &str, allowed: &[&str]) -> Option<String> {
+        let raw = self.text(name)?;
+        if allowed.contains(&raw.as_str()) {
+            Some(raw)
+        } else {
+            self.refuse(name, "INVALID_VALUE", format!("must be one of {}", allowed.join(", ")));
+            None
+        }
+    }
+
+    /// Every problem at once, or nothing.
+    pub fn finish(self) -> Result<(), ApiError> {
+        if self.errors.is_empty() {
+            Ok(())
+        } else {
+            Err(ApiError::validation(self.errors))
+        }
+    }
+}
+
 /// A numeric id from the path (`persona_id`, ...); anything else is a 404, like an id that
 /// does not exist.
 pub fn path_id(request: &Request, name: &str) -> Result<i64, ApiError> {

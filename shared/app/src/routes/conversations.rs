@@ -165,64 +165,16 @@ pub async fn create(ctx: Ctx<'_>, request: Request) -> Result<Response<Body>, Ap
 
 pub async fn list(ctx: Ctx<'_>, request: Request) -> Result<Response<Body>, ApiError> {
     let page = input::page(&request, conversations::SORTABLE, "last_message_at")?;
-    let query = request.query_string_parameters();
-    let mut errors = Vec::new();
-    let mut id_of = |name: &str| {
-        query.first(name).and_then(|raw| match raw.parse::<i64>() {
-            Ok(id) if id > 0 => Some(id),
-            _ => {
-                errors.push(FieldError {
-                    field: name.to_owned(),
-                    message: "must be a positive whole number".to_owned(),
-                    code: "INVALID_VALUE",
-                });
-                None
-            }
-        })
-    };
-    let assigned_to = id_of("assigned_to");
-    let customer_id = id_of("customer_id");
-    let mut time_of = |name: &str| {
-        query
-            .first(name)
-            .and_then(|raw| match chrono::DateTime::parse_from_rfc3339(raw) {
-                Ok(at) => Some(at.with_timezone(&chrono::Utc)),
-                Err(_) => {
-                    errors.push(FieldError {
-                        field: name.to_owned(),
-                        message: "must be an RFC 3339 time, e.g. 2026-11-25T00:00:00Z".to_owned(),
-                        code: "INVALID_FORMAT",
-                    });
-                    None
-                }
-            })
-    };
-    let (from, to) = (time_of("from"), time_of("to"));
-    let mut one_of = |name: &str, allowed: &[&str]| {
-        query.first(name).and_then(|raw| {
-            if allowed.contains(&raw) {
-                Some(raw.to_owned())
-            } else {
-                errors.push(FieldError {
-                    field: name.to_owned(),
-                    message: format!("must be one of {}", allowed.join(", ")),
-                    code: "INVALID_VALUE",
-                });
-                None
-            }
-        })
-    };
+    let mut query = input::Query::new(&request);
     let filter = ConversationFilter {
-        status: one_of("status", STATUSES),
-        channel: one_of("channel", CHANNELS),
-        assigned_to,
-        customer_id,
-        from,
-        to,
+        status: query.one_of("status", STATUSES),
+        channel: query.one_of("channel", CHANNELS),
+        assigned_to: query.id("assigned_to"),
+        customer_id: query.id("customer_id"),
+        from: query.time("from"),
+        to: query.time("to"),
     };
-    if !errors.is_empty() {
-        return Err(ApiError::validation(errors));
-    }
+    query.finish()?;
     let dealership = ctx.dealership()?;
     let mut client = ctx.state.db.client().await?;
     let tx = ctx.tenant(&mut client).await?;
