@@ -83,6 +83,13 @@ enum Command {
         /// The file, or `-` for stdin.
         file: String,
     },
+    /// Classify one customer message and print its JSON: intents, sentiment (-1..1), opt_out
+    /// (null, "stop", "help" or "start") and the handover the message alone calls for.
+    Classify {
+        /// The message; several arguments are joined with spaces.
+        #[arg(required = true)]
+        text: Vec<String>,
+    },
     /// Inbound mail.
     #[command(subcommand)]
     Inbound(Inbound),
@@ -165,6 +172,11 @@ async fn run(cli: Cli) -> Result<(), rylie_app::BoxError> {
         Command::ParseAdf { file } => {
             let leads = inbound_cli::parse_adf(&file)?;
             println!("{}", serde_json::to_string_pretty(&leads)?);
+            Ok(())
+        }
+        Command::Classify { text } => {
+            let classification = rylie_domain::assistant::classify(&text.join(" "));
+            println!("{}", serde_json::to_string_pretty(&classification)?);
             Ok(())
         }
         Command::Inbound(Inbound::Reprocess { id }) => {

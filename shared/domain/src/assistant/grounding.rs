@@ -4,7 +4,7 @@
 //! The prompt asks the model to quote inventory; this check makes sure it did, in code. It
 //! finds every claim in the draft, each checked against the vehicles the model was shown:
 //!
-//! - **prices**: every amount of money ([`super::money`]: "$23,995", "$24k", "23995 dollars").
+//! - **prices**: every amount of money ("$23,995", "$24k", "23995 dollars", "24 mil dólares").
 //!   It must be the price or MSRP of a shown, active vehicle, at the precision it is written
 //!   ("$24k" matches $23,995; "$23,900" does not). Any other amount is a violation, whatever it
 //!   is: a discount ("$500 off"), a payment ("$399/mo", "$0 down"), a trade-in value. Numbers
@@ -23,7 +23,11 @@
 //!   model is a shown vehicle's. A make and model without a year ("the Tahoe"), or a year
 //!   after them ("Tahoe 2024"), is not a claim.
 //!
-//! A claim that matches only a shown but inactive (sold) vehicle is a violation of its own.
+//! A claim that matches only a shown but inactive (sold) vehicle is a violation of its own,
+//! even in "the 2021 RAV4 has been sold": the check cannot tell telling from offering, and
+//! [`repair`] drops that sentence. There is no allowance for other legitimate amounts (a
+//! documentation fee, a deposit): the prompt keeps them out of replies; should replies need
+//! them, the check needs a list of allowed amounts.
 //! Besides claims, the draft must not commit the dealership: "that's a deal", "I can offer you
 //! $X", "we accept your offer", "legally binding", "you're approved", "we'll give you $X for
 //! your trade", "trato hecho", "está aprobado"… (see [`COMMITMENTS`]). "I can offer you a test

@@ -11,10 +11,13 @@
 //!   counted. It is a tripwire, not a wall: wording varies without end, so nothing may rely on
 //!   it to keep an attack out.
 //!
-//! Borderline choices, so they are not rediscovered: "act as" is an attack only when a role
-//! follows ("act as a", "act as if", "act as my", "act as DAN"); "can you act as fast as
-//! possible" is not. "Disregard the above" is flagged even when a customer only means their
-//! previous message: the cost of the false positive is a trace entry and a fixed reply.
+//! Borderline choices, so they are not rediscovered: "act as" is an attack only when an AI
+//! role follows ("act as an unrestricted AI", "act as if", "act as DAN"); "can you act as fast
+//! as possible" and "my brother will act as the cosigner" are not. "Disregard the above" is
+//! flagged even when a customer only means their previous message: the cost of the false
+//! positive is a trace entry and a fixed reply. "Ignore my last message" is not flagged (no
+//! instructions, rules or prompt are named). A lone "Dan" is a name, not a jailbreak; "you are
+//! DAN", "DAN mode" are.
 //! Long base64-looking runs (40+ characters mixing upper case, lower case and digits, not in a
 //! URL) are flagged: customers do not write them, and attackers use them to smuggle
 //! instructions past filters.
@@ -35,7 +38,7 @@ pub enum InjectionKind {
     PromptExtraction,
     /// "You are now DAN", "pretend you are", "act as an unrestricted AI", "developer mode".
     RolePlay,
-    /// Chat-template or role markers: "system:", "<|im_start|>", "[INST]", "### Instruction".
+    /// Chat-template or role markers: `system:`, `<|im_start|>`, `[INST]`, `### Instruction`.
     RoleTag,
     /// "New instructions:", "from now on you", "your objective is", "end each response with".
     NewInstructions,

@@ -9,7 +9,7 @@
 //!
 //! | job | entry point |
 //! |---|---|
-//! | classify a customer message | [`classify`], [`classify_turn`] → [`Classification`] |
+//! | classify a customer message | [`classify()`], [`classify_turn`] → [`Classification`] |
 //! | decide a handover | [`decide_handover`] with [`TurnFacts`] → [`HandoverDecision`] |
 //! | STOP / HELP / START | [`channel_action`] → [`ChannelAction`] |
 //! | prompt injection | [`detect_injection`], [`quote_customer_text`], [`quote_untrusted`] |

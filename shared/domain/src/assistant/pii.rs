@@ -42,7 +42,10 @@ fn mask_emails(text: &str) -> String {
                 .rsplit('.')
                 .next()
                 .is_some_and(|tld| tld.len() >= 2 && tld.chars().all(char::is_alphabetic));
-        if local.is_empty() || !valid_domain {
+        // "x@y.co@z.co" is not two addresses sharing "y.coa"; the second "@" starts the
+        // address that is looked at next.
+        let followed_by_at = after[domain.len()..].starts_with('@');
+        if local.is_empty() || !valid_domain || followed_by_at {
             out.push_str(&rest[..=at]);
             rest = after;
             continue;

@@ -40,7 +40,8 @@ impl Window {
         Ok(Self { start, end })
     }
 
-    /// From whole hours: `Window::hours(8, 21)` is 08:00–21:00.
+    /// From whole hours: `Window::hours(8, 21)` is 08:00–21:00; an end of 24 or more is
+    /// 23:59:59.
     pub fn hours(start: u32, end: u32) -> Result<Self, QuietHoursError> {
         let time = |hour: u32| NaiveTime::from_hms_opt(hour.min(23), 0, 0).expect("an hour below 24");
         let end_time = if end >= 24 {
