@@ -80,6 +80,17 @@ pub enum Bench {
         #[arg(long, default_value = "500")]
         mails: usize,
     },
+    /// The assistant's own time per customer message (everything but the model) and its
+    /// database round trips, with the offline responder and with the model adapter against
+    /// the local stub server; the bench adds a `bench-assistant-<time>` dealership.
+    Assistant {
+        #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
+        database_url: String,
+        #[arg(long, default_value = "500")]
+        turns: usize,
+        #[arg(long, default_value = "5000")]
+        vehicles: i64,
+    },
     /// Round trip of a one-row query three ways: named statement prepared per query
     /// (`Client::query` with SQL text), a statement prepared once and reused, and the unnamed
     /// statement (`query_typed`). See rylie-store's docs for why this matters behind RDS Proxy.
@@ -104,6 +115,11 @@ pub async fn run(bench: Bench) -> Result<(), BoxError> {
         } => api(&database_url, iterations).await,
         Bench::Adf { iterations } => crate::bench_adf::run(iterations).map_err(Into::into),
         Bench::Mail { database_url, mails } => crate::bench_mail::run(&database_url, mails).await,
+        Bench::Assistant {
+            database_url,
+            turns,
+            vehicles,
+        } => crate::bench_assistant::run(&database_url, turns, vehicles).await,
         Bench::Feed { rows, file } => {
             let bytes = crate::bench_inventory::write_feed(&file, (0..rows).map(|i| (i, 0)))?;
             println!("{rows} rows, {bytes} bytes: {}", file.display());

@@ -3,6 +3,7 @@
 
 mod bench;
 mod bench_adf;
+mod bench_assistant;
 mod bench_inventory;
 mod bench_mail;
 mod import_cli;

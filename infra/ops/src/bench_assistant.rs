@@ -1,0 +1,175 @@
+//! `rylie-ops bench assistant`: the platform's own time per customer message — everything
+//! but the model — in-process against PostgreSQL, and the database round trips of a turn.
+//!
+//! Two responders, each over the same lot of generated vehicles: the offline templates (one
+//! inventory search a turn), and the OpenAI adapter against the local stub server
+//! (rylie-testkit's, real wire format) answering at once with one `search_inventory` call
+//! and then a text — so the figure includes building the prompt, the HTTP exchange with
+//! async-openai, the tool round, the post-check and the writes.
+
+use std::time::{Duration, Instant};
+
+use rylie_app::{
+    BoxError, Config, State,
+    assistant::{
+        Responder,
+        model::{ChatModel, ModelSettings},
+        turn::{self, TurnInput},
+    },
+};
+use rylie_domain::DealershipId;
+use rylie_store::{ConnectSettings, Type};
+use rylie_testkit::llm_stub::{LlmStub, StubReply};
+use serde_json::json;
+
+use crate::bench::summary;
+
+const QUESTIONS: &[&str] = &[
+    "Do you have a Honda Civic?",
+    "Any SUVs with leather seats under $35,000?",
+    "What Toyota trucks do you have?",
+    "Is the blue Mazda still available?",
+    "Do you have anything with a sunroof?",
+];
+
+pub async fn run(database_url: &str, turns: usize, vehicles: i64) -> Result<(), BoxError> {
+    let settings = ConnectSettings::from_url(database_url)?;
+    let owner = settings.connect().await?;
+    owner
+        .batch_execute("SELECT set_config('rylie.scope', 'platform', false)")
+        .await?;
+    let run_id = chrono::Utc::now().timestamp();
+    let subdomain = format!("bench-assistant-{run_id}");
+    let dealership: i64 = owner
+        .query_typed(
+            "INSERT INTO dealerships (name, subdomain) VALUES ('Bench Assistant Motors', $1) RETURNING id",
+            &[(&subdomain, Type::TEXT)],
+        )
+        .await?[0]
+        .get(0);
+    owner
+        .query_typed(
+            "INSERT INTO personas (dealership_id, name, prompt_template, is_default)
+             VALUES ($1, 'Riley', 'You are {{persona_name}} of {{dealership_name}}.', true)",
+            &[(&dealership, Type::INT8)],
+        )
+        .await?;
+    owner
+        .query_typed(
+            "INSERT INTO vehicles (dealership_id, vin, stock_number, make, model, year, price, mileage,
+                                   exterior_color, body_style, features)
+             SELECT $1, 'BNCH' || lpad(n::text, 13, '0'), 'S' || n,
+                    (ARRAY['Honda','Toyota','Mazda','Ford','Chevrolet','Subaru'])[1 + n % 6],
+                    (ARRAY['Civic','Tacoma','CX-5','F-150','Tahoe','Outback'])[1 + n % 6],
+                    2015 + n % 10, 15000 + (n * 37) % 40000, (n * 131) % 90000,
+                    (ARRAY['Blue','Red','White','Black'])[1 + n % 4],
+                    (ARRAY['Sedan','Truck','SUV','Truck','SUV','Wagon'])[1 + n % 6],
+                    CASE WHEN n % 3 = 0 THEN '[\"Sunroof\", \"Leather Seats\"]'::jsonb ELSE '[\"Bluetooth\"]'::jsonb END
+               FROM generate_series(1, $2::int8) n",
+            &[(&dealership, Type::INT8), (&vehicles, Type::INT8)],
+        )
+        .await?;
+    owner.batch_execute("ANALYZE vehicles").await?;
+
+    let config = Config::from_lookup("bench-assistant", |name| match name {
+        "DATABASE_URL" => Some(database_url.to_owned()),
+        _ => None,
+    })?;
+    let mut state = State::new(config, rylie_store::Db::new(settings))?;
+    println!(
+        "{turns} customer messages a responder, 5 per conversation, over {vehicles} vehicles; \
+         PostgreSQL on loopback, the owner role bound by row-level security"
+    );
+
+    let offline = measure(&state, &owner, dealership, turns).await?;
+    println!(
+        "{}",
+        summary("offline responder: platform time a message", offline.times)
+    );
+    println!(
+        "    round trips a turn: max {}, mean {:.2}",
+        offline.max_round_trips, offline.mean_round_trips
+    );
+
+    let stub = LlmStub::start(|body| {
+        let last = body["messages"]
+            .as_array()
+            .and_then(|m| m.last())
+            .cloned()
+            .unwrap_or_default();
+        if last["role"] == "tool" {
+            StubReply::Text("Here are a few vehicles from our lot that match. Would you like a test drive?".into())
+        } else {
+            StubReply::ToolCalls(vec![("search_inventory".to_owned(), json!({ "make": "Honda" }))])
+        }
+    })
+    .await;
+    let model_settings = ModelSettings::from_lookup(|name| match name {
+        "LLM_BASE_URL" => Some(stub.base_url()),
+        _ => None,
+    })?;
+    state.responder = Responder::Model(Box::new(ChatModel::new(&model_settings)));
+    let model = measure(&state, &owner, dealership, turns).await?;
+    println!(
+        "{}",
+        summary("model via stub (answers at once): a message", model.times)
+    );
+    println!(
+        "    round trips a turn: max {}, mean {:.2}",
+        model.max_round_trips, model.mean_round_trips
+    );
+    println!("    model requests: {}", stub.requests().len());
+    Ok(())
+}
+
+struct Measured {
+    times: Vec<Duration>,
+    max_round_trips: u32,
+    mean_round_trips: f64,
+}
+
+async fn measure(
+    state: &State,
+    owner: &tokio_postgres::Client,
+    dealership: i64,
+    turns: usize,
+) -> Result<Measured, BoxError> {
+    let mut times = Vec::with_capacity(turns);
+    let mut round_trips = Vec::with_capacity(turns);
+    let mut conversation = 0;
+    // Warm-up: the first statements of a session are planned cold.
+    for n in 0..turns + 10 {
+        if n % 5 == 0 {
+            conversation = owner
+                .query_typed(
+                    "INSERT INTO conversations (dealership_id, channel) VALUES ($1, 'web') RETURNING id",
+                    &[(&dealership, Type::INT8)],
+                )
+                .await?[0]
+                .get(0);
+        }
+        let input = TurnInput {
+            dealership: DealershipId(dealership),
+            conversation_id: conversation,
+            text: QUESTIONS[n % QUESTIONS.len()],
+            idempotency_key: None,
+            ask_assistant: false,
+            deadline: turn::deadline_within(Duration::from_secs(20)),
+        };
+        let started = Instant::now();
+        let outcome = turn::take_turn(state, &input).await?;
+        let elapsed = started.elapsed();
+        if outcome.reply.is_none() || outcome.model_failure.is_some() {
+            return Err(format!("turn {n} gave no answer: {:?}", outcome.trace).into());
+        }
+        if n >= 10 {
+            times.push(elapsed);
+            round_trips.push(outcome.round_trips);
+        }
+    }
+    Ok(Measured {
+        times,
+        max_round_trips: round_trips.iter().copied().max().unwrap_or(0),
+        mean_round_trips: round_trips.iter().map(|r| f64::from(*r)).sum::<f64>() / round_trips.len().max(1) as f64,
+    })
+}
