@@ -172,6 +172,8 @@ async fn the_offline_responder_answers_from_inventory_with_listed_prices_and_dis
     assert_eq!(messages[0]["sender"], "customer");
     let trace = &messages[1]["decision_trace"];
     assert_eq!(trace["model"], "offline-templates");
+    assert_eq!(trace["tools"][0]["query"]["make"], "Honda", "{trace}");
+    assert_eq!(trace["tools"][0]["result_ids"].as_array().unwrap().len(), 1, "{trace}");
     assert!(
         trace["intents"].as_array().unwrap().contains(&json!("vehicle_search")),
         "{trace}"

@@ -106,6 +106,66 @@ const STOP_WORDS: &[&str] = &[
     "para",
     "hola",
     "precio",
+    "still",
+    "anything",
+    "something",
+    "else",
+    "really",
+    "just",
+    "more",
+    "other",
+    "get",
+    "buy",
+    "sale",
+    "today",
+    "now",
+    "right",
+    "know",
+    "tell",
+    "if",
+    "be",
+    "algo",
+    "alguno",
+    "tienes",
+];
+
+/// Makes a customer names, as written (lower case) and as feeds spell them: a named make is
+/// a structured filter (an index condition), not free text.
+const MAKES: &[(&str, &str)] = &[
+    ("acura", "Acura"),
+    ("audi", "Audi"),
+    ("bmw", "BMW"),
+    ("buick", "Buick"),
+    ("cadillac", "Cadillac"),
+    ("chevrolet", "Chevrolet"),
+    ("chevy", "Chevrolet"),
+    ("chrysler", "Chrysler"),
+    ("dodge", "Dodge"),
+    ("fiat", "Fiat"),
+    ("ford", "Ford"),
+    ("genesis", "Genesis"),
+    ("gmc", "GMC"),
+    ("honda", "Honda"),
+    ("hyundai", "Hyundai"),
+    ("infiniti", "Infiniti"),
+    ("jaguar", "Jaguar"),
+    ("jeep", "Jeep"),
+    ("kia", "Kia"),
+    ("lexus", "Lexus"),
+    ("lincoln", "Lincoln"),
+    ("mazda", "Mazda"),
+    ("mercedes", "Mercedes-Benz"),
+    ("mini", "MINI"),
+    ("mitsubishi", "Mitsubishi"),
+    ("nissan", "Nissan"),
+    ("porsche", "Porsche"),
+    ("ram", "Ram"),
+    ("subaru", "Subaru"),
+    ("tesla", "Tesla"),
+    ("toyota", "Toyota"),
+    ("volkswagen", "Volkswagen"),
+    ("vw", "Volkswagen"),
+    ("volvo", "Volvo"),
 ];
 
 /// Answers one message from templates and the inventory.
@@ -149,9 +209,24 @@ pub async fn respond(
     if wants_vehicles {
         tool_calls.push(ToolCallRecord {
             name: "search_inventory".to_owned(),
-            arguments: serde_json::json!({ "text": query.text, "price_max": query.price_max }),
+            arguments: serde_json::json!({ "text": query.text, "make": query.make, "price_max": query.price_max }),
         });
-        match tools.search(&query, limit).await {
+        // Every remaining word must match; when that finds nothing, any of them may.
+        let mut found = tools.search(&query, limit).await;
+        if matches!(&found, Ok(none) if none.is_empty())
+            && let Some(text) = query.text.as_deref().filter(|text| text.contains(' '))
+        {
+            let any = VehicleQuery {
+                text: Some(text.split(' ').collect::<Vec<_>>().join(" or ")),
+                ..query.clone()
+            };
+            tool_calls.push(ToolCallRecord {
+                name: "search_inventory".to_owned(),
+                arguments: serde_json::json!({ "text": any.text, "make": any.make, "price_max": any.price_max }),
+            });
+            found = tools.search(&any, limit).await;
+        }
+        match found {
             Ok(found) if found.is_empty() => {
                 parts.push("I couldn't find a vehicle matching that in our inventory right now.".to_owned())
             }
@@ -213,8 +288,9 @@ fn thousands(value: i64) -> String {
     if value < 0 { format!("-{out}") } else { out }
 }
 
-/// A search from free text: the words that can narrow it, any of them (ranked by how many
-/// match), and a price ceiling from "under $25,000" / "under 25k".
+/// A search from free text: a named make as a filter, the other words that can narrow it (all
+/// of them; the caller retries with any of them), and a price ceiling from "under $25,000" /
+/// "under 25k".
 fn search_of(message: &str) -> (VehicleQuery, i64) {
     let lower = message.to_lowercase();
     let words: Vec<&str> = lower
@@ -228,15 +304,23 @@ fn search_of(message: &str) -> (VehicleQuery, i64) {
             price_max = amount(pair[1]);
         }
     }
+    let make = words.iter().find_map(|word| {
+        MAKES
+            .iter()
+            .find(|(spelt, _)| spelt == word)
+            .map(|(_, make)| (*word, *make))
+    });
     let terms: Vec<&str> = words
         .iter()
         .copied()
         .filter(|word| word.chars().all(char::is_alphanumeric))
         .filter(|word| word.len() > 1 && !STOP_WORDS.contains(word))
         .filter(|word| amount(word).is_none() || word.len() == 4)
+        .filter(|word| make.is_none_or(|(spelt, _)| spelt != *word))
         .collect();
     let query = VehicleQuery {
-        text: (!terms.is_empty()).then(|| terms.join(" or ")),
+        text: (!terms.is_empty()).then(|| terms.join(" ")),
+        make: make.map(|(_, make)| make.to_owned()),
         price_max,
         ..VehicleQuery::default()
     };
@@ -259,10 +343,12 @@ mod tests {
     #[test]
     fn a_message_becomes_a_search_of_its_words_and_price_ceiling() {
         let (query, _) = search_of("Do you have a red Honda Civic under $25,000?");
-        assert_eq!(query.text.as_deref(), Some("red or honda or civic"));
+        assert_eq!(query.make.as_deref(), Some("Honda"), "a named make is a filter");
+        assert_eq!(query.text.as_deref(), Some("red civic"));
         assert_eq!(query.price_max, Some(25_000.0));
-        let (query, _) = search_of("any 2021 trucks under 30k");
-        assert_eq!(query.text.as_deref(), Some("2021 or trucks"));
+        let (query, _) = search_of("any 2021 chevy trucks under 30k");
+        assert_eq!(query.make.as_deref(), Some("Chevrolet"));
+        assert_eq!(query.text.as_deref(), Some("2021 trucks"));
         assert_eq!(query.price_max, Some(30_000.0));
         assert_eq!(search_of("hi there").0.text, None);
     }

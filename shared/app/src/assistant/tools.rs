@@ -66,7 +66,7 @@ pub struct InventoryTools<'c> {
     dealership: DealershipId,
     /// Every vehicle shown to the model this turn, in order, without repeats.
     pub shown: Vec<Vehicle>,
-    /// Each call for the decision trace: tool, arguments, result ids or error.
+    /// Each call for the decision trace: tool, the query as run, result ids (or the error).
     pub calls: Vec<Value>,
     /// Searches that found nothing.
     pub empty_searches: u32,
@@ -125,6 +125,16 @@ impl<'c> InventoryTools<'c> {
             self.empty_searches += 1;
         }
         self.remember(&found);
+        self.calls.push(json!({
+            "tool": "search_inventory",
+            "query": {
+                "text": query.text, "make": query.make, "model": query.model, "year_min": query.year_min,
+                "year_max": query.year_max, "price_min": query.price_min, "price_max": query.price_max,
+                "mileage_max": query.mileage_max, "body_style": query.body_style, "fuel_type": query.fuel_type,
+                "condition": query.condition,
+            },
+            "result_ids": found.iter().map(|vehicle| vehicle.id).collect::<Vec<_>>(),
+        }));
         Ok(found)
     }
 
@@ -144,6 +154,11 @@ impl<'c> InventoryTools<'c> {
         tx.commit().await.map_err(StoreError::query("ending a vehicle read"))?;
         self.round_trips += 3;
         self.remember(found.as_slice());
+        self.calls.push(json!({
+            "tool": "get_vehicle",
+            "query": { "vin": vin },
+            "result_ids": found.iter().map(|vehicle| vehicle.id).collect::<Vec<_>>(),
+        }));
         Ok(found)
     }
 
@@ -206,20 +221,8 @@ impl<'c> InventoryTools<'c> {
             _ => return self.refuse(name, arguments, "no such tool; use search_inventory or get_vehicle"),
         };
         match outcome {
-            Ok(result) => {
-                let ids: Vec<Value> = ["vehicles", "vehicle"]
-                    .iter()
-                    .filter_map(|key| result.get(*key))
-                    .flat_map(|found| match found {
-                        Value::Array(items) => items.iter().map(|v| v["id"].clone()).collect(),
-                        Value::Object(_) => vec![found["id"].clone()],
-                        _ => Vec::new(),
-                    })
-                    .collect();
-                self.calls
-                    .push(json!({ "tool": name, "arguments": Value::Object(args.clone()), "result_ids": ids }));
-                result
-            }
+            // `search` and `get` wrote the call into the trace.
+            Ok(result) => result,
             Err(error) => {
                 tracing::error!(%error, tool = name, "an assistant tool failed");
                 self.calls
