@@ -636,3 +636,105 @@ async fn a_handover_mails_the_dossier_once_to_the_handover_address() {
     say(&world, widget(&key), conversation, "Hello? Anyone?").await;
     assert_eq!(support::outbox(&world).len(), 1);
 }
+
+#[tokio::test]
+async fn a_salesperson_writes_only_to_the_conversations_assigned_to_them() {
+    let world = world().await;
+    let (_, key) = world
+        .api_key(world.dealer_a, &["conversations:write", "messages:write"])
+        .await;
+    let mine = start(&world, &key, "web").await;
+    let theirs = start(&world, &key, "web").await;
+    let a = world.dealer_a;
+    let path = |conversation: i64, tail: &str| format!("/v1/dealerships/{a}/conversations/{conversation}{tail}");
+    let params = |conversation: i64| {
+        [
+            ("dealership_id", a.to_string()),
+            ("conversation_id", conversation.to_string()),
+        ]
+    };
+    let manager = bearer(world.token(world.manager_a));
+    let assign = call(
+        &world.state,
+        WRITE,
+        conversations::update,
+        request(
+            "PATCH",
+            &path(mine, ""),
+            &params(mine),
+            manager,
+            Some(json!({ "assigned_to": world.user_a })),
+        ),
+    )
+    .await;
+    assert_eq!(assign.status, 200, "{}", assign.body);
+
+    let user = || bearer(world.token(world.user_a));
+    let reply_to = |conversation: i64| {
+        request(
+            "POST",
+            &path(conversation, "/replies"),
+            &params(conversation),
+            user(),
+            Some(json!({ "content": "Hi, Sam here." })),
+        )
+    };
+    let own = call(&world.state, MESSAGE, conversations::staff_reply, reply_to(mine)).await;
+    assert_eq!(own.status, 201, "{}", own.body);
+    let other = call(&world.state, MESSAGE, conversations::staff_reply, reply_to(theirs)).await;
+    assert_eq!(other.status, 403, "{}", other.body);
+    let close_own = call(
+        &world.state,
+        WRITE,
+        conversations::update,
+        request(
+            "PATCH",
+            &path(mine, ""),
+            &params(mine),
+            user(),
+            Some(json!({ "status": "closed" })),
+        ),
+    )
+    .await;
+    assert_eq!(close_own.status, 200, "{}", close_own.body);
+    let close_other = call(
+        &world.state,
+        WRITE,
+        conversations::update,
+        request(
+            "PATCH",
+            &path(theirs, ""),
+            &params(theirs),
+            user(),
+            Some(json!({ "status": "closed" })),
+        ),
+    )
+    .await;
+    assert_eq!(close_other.status, 403, "{}", close_other.body);
+    // Starting a conversation or writing as the customer stays with the widget and managers.
+    let started = call(
+        &world.state,
+        WRITE,
+        conversations::create,
+        request(
+            "POST",
+            &format!("/v1/dealerships/{a}/conversations"),
+            &[("dealership_id", a.to_string())],
+            user(),
+            Some(json!({})),
+        ),
+    )
+    .await;
+    assert_eq!(started.status, 403, "{}", started.body);
+    let as_customer = say(&world, user(), mine, "hello").await;
+    assert_eq!(as_customer.status, 403, "{}", as_customer.body);
+    // Reading stays open to every staff member.
+    let read_other = call(
+        &world.state,
+        READ,
+        conversations::get,
+        request("GET", &path(theirs, ""), &params(theirs), user(), None),
+    )
+    .await;
+    assert_eq!(read_other.status, 200, "{}", read_other.body);
+}

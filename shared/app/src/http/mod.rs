@@ -52,9 +52,32 @@ pub struct Ctx<'a> {
     pub user_agent: Option<String>,
     /// Filled by [`Ctx::tenant`] with the dealership's allowed origins, for CORS.
     cors: Arc<Mutex<Option<Vec<String>>>>,
+    /// The matrix allows this caller only its own objects (`OwnData`), and only the handler
+    /// knows the owner: it must call [`Ctx::authorize_owner`].
+    owner_pending: bool,
 }
 
+/// Resources whose objects have an owning user (a conversation's assignee), so the
+/// matrix's `OwnData` cell is checked by their handlers with [`Ctx::authorize_owner`].
+pub const OWNED_RESOURCES: &[&str] = &["conversations", "messages"];
+
 impl<'a> Ctx<'a> {
+    /// The owner check the pipeline left to the handler: a caller limited to its own objects
+    /// (`user` writing) passes only for an object `owner` it owns. Every handler of an
+    /// [`OWNED_RESOURCES`] resource calls this before changing anything (with None where the
+    /// object has no owner, which refuses such callers).
+    pub fn authorize_owner(&self, owner: Option<i64>) -> Result<(), ApiError> {
+        if !self.owner_pending {
+            return Ok(());
+        }
+        match (self.principal.as_ref().and_then(|p| p.user_id), owner) {
+            (Some(me), Some(owner)) if me == owner => Ok(()),
+            _ => Err(ApiError::forbidden(
+                "a user changes only the conversations assigned to them",
+            )),
+        }
+    }
+
     /// The caller; routes with [`Access::Caller`] always have one.
     pub fn principal(&self) -> Result<&Principal, ApiError> {
         self.principal.as_ref().ok_or_else(ApiError::unauthenticated)
@@ -228,16 +251,34 @@ async fn prepare<'a>(
                 .ok_or_else(|| ApiError::not_found(format!("no dealership {raw:?}")))?,
         ),
     };
+    let mut owner_pending = false;
     if let (Access::Caller { resource, action }, Some(principal)) = (access, &principal) {
-        // Coarse check: no owner is known here, so `user` passes only for reads; a handler
-        // whose objects have owners checks again with the owner (`access::authorize`).
+        // Coarse check: no owner is known here. For the resources whose objects have an
+        // owner (OWNED_RESOURCES) an `OwnData` cell is left to the handler, which knows the
+        // owner and must call `Ctx::authorize_owner`; elsewhere `user` passes only for reads.
         let target = Target {
             resource,
             action,
             dealership_id: dealership,
-            owner_user_id: None,
+            owner_user_id: principal.user_id,
         };
-        authorize(principal, &target).map_err(ApiError::from)?;
+        let deferred = OWNED_RESOURCES.contains(&resource)
+            && rylie_domain::access::cell(principal.role, action) == rylie_domain::access::Cell::OwnData;
+        if deferred {
+            // The tenant part of the check still applies now: the caller's own id as owner
+            // passes the owner test, so only the dealership can refuse.
+            authorize(principal, &target).map_err(ApiError::from)?;
+            owner_pending = true;
+        } else {
+            authorize(
+                principal,
+                &Target {
+                    owner_user_id: None,
+                    ..target
+                },
+            )
+            .map_err(ApiError::from)?;
+        }
     }
     Ok(Ctx {
         state,
@@ -247,6 +288,7 @@ async fn prepare<'a>(
         client_ip,
         user_agent,
         cors,
+        owner_pending,
     })
 }
 

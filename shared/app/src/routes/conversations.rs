@@ -124,6 +124,8 @@ fn not_found(id: i64) -> ApiError {
 }
 
 pub async fn create(ctx: Ctx<'_>, request: Request) -> Result<Response<Body>, ApiError> {
+    // A new conversation has no owner yet: `user` callers may not start one.
+    ctx.authorize_owner(None)?;
     let new = input::body(&request, read_new_conversation)?;
     let dealership = ctx.dealership()?;
     let mut client = ctx.state.db.client().await?;
@@ -209,6 +211,7 @@ pub async fn update(ctx: Ctx<'_>, request: Request) -> Result<Response<Body>, Ap
     let old = conversations::get(&tx, dealership, id)
         .await?
         .ok_or_else(|| not_found(id))?;
+    ctx.authorize_owner(old.assigned_to)?;
     if let Some(user) = change.assigned_to.filter(|user| *user > 0)
         && !conversations::is_staff(&tx, dealership, user).await?
     {
@@ -248,6 +251,8 @@ pub async fn customer_message(ctx: Ctx<'_>, request: Request) -> Result<Response
         .map(str::trim)
         .filter(|key| !key.is_empty() && key.len() <= 200)
         .map(str::to_owned);
+    // Writing as the customer is for the widget and for staff above `user`.
+    ctx.authorize_owner(None)?;
     let staff = ctx.principal()?.user_id.is_some();
     let ask_assistant = staff && request.query_string_parameters().first("assistant") == Some("true");
     let input = TurnInput {
@@ -301,6 +306,10 @@ pub async fn staff_reply(ctx: Ctx<'_>, request: Request) -> Result<Response<Body
     let dealership = ctx.dealership()?;
     let mut client = ctx.state.db.client().await?;
     let tx = ctx.tenant(&mut client).await?;
+    let conversation = conversations::get(&tx, dealership, id)
+        .await?
+        .ok_or_else(|| not_found(id))?;
+    ctx.authorize_owner(conversation.assigned_to)?;
     let message = conversations::add_staff_message(&tx, dealership, id, user, &content)
         .await?
         .ok_or_else(|| not_found(id))?;
