@@ -6,6 +6,7 @@ mod bench_adf;
 mod bench_assistant;
 mod bench_inventory;
 mod bench_mail;
+mod chat_cli;
 mod import_cli;
 mod inbound_cli;
 mod seed;
@@ -90,6 +91,17 @@ enum Command {
         /// The message; several arguments are joined with spaces.
         #[arg(required = true)]
         text: Vec<String>,
+    },
+    /// Talk to a dealership's assistant in the terminal, with each reply's decision trace
+    /// (DATABASE_URL; LLM_* for a model, else the offline responder).
+    Chat {
+        #[arg(long)]
+        dealership: i64,
+        /// Continue this conversation instead of starting one.
+        #[arg(long)]
+        conversation: Option<i64>,
+        #[arg(long, default_value = "web", value_parser = ["web", "sms", "email", "phone"])]
+        channel: String,
     },
     /// Inbound mail.
     #[command(subcommand)]
@@ -180,6 +192,11 @@ async fn run(cli: Cli) -> Result<(), rylie_app::BoxError> {
             println!("{}", serde_json::to_string_pretty(&classification)?);
             Ok(())
         }
+        Command::Chat {
+            dealership,
+            conversation,
+            channel,
+        } => chat_cli::run(dealership, conversation, &channel).await,
         Command::Inbound(Inbound::Reprocess { id }) => {
             let email = inbound_cli::reprocess(id).await?;
             println!("{}", serde_json::to_string_pretty(&email)?);
