@@ -738,3 +738,123 @@ async fn a_salesperson_writes_only_to_the_conversations_assigned_to_them() {
     .await;
     assert_eq!(read_other.status, 200, "{}", read_other.body);
 }
+
+#[tokio::test]
+async fn an_experiment_assigns_new_conversations_stably_and_compares_variants_with_the_control() {
+    let world = world().await;
+    let a = world.dealer_a;
+    let owner = support::owner(&world.db).await;
+    let challenger: i64 = owner
+        .query_one(
+            "INSERT INTO personas (dealership_id, name, prompt_template) VALUES ($1, 'Challenger', 'Hi') RETURNING id",
+            &[&a],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    let experiment: i64 = owner
+        .query_one(
+            "INSERT INTO prompt_experiments (dealership_id, name, start_date, end_date, traffic_percentage, status,
+                                             primary_metric, minimum_sample_size)
+             VALUES ($1, 'Greeting test', now() - interval '1 day', now() + interval '1 day', 100, 'active',
+                     'handover_rate', 10) RETURNING id",
+            &[&a],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    let mut variants = Vec::new();
+    for (name, persona, control) in [("control", world.persona_a, true), ("challenger", challenger, false)] {
+        let id: i64 = owner
+            .query_one(
+                "INSERT INTO experiment_variants (dealership_id, experiment_id, persona_id, name, is_control,
+                                                  traffic_percentage)
+                 VALUES ($1, $2, $3, $4, $5, 50) RETURNING id",
+                &[&a, &experiment, &persona, &name, &control],
+            )
+            .await
+            .unwrap()
+            .get(0);
+        variants.push((id, 50u32, control));
+    }
+    let (_, key) = world.api_key(a, &["conversations:write", "messages:write"]).await;
+    let mut per_variant = std::collections::BTreeMap::<i64, Vec<i64>>::new();
+    for _ in 0..40 {
+        let conversation = start(&world, &key, "web").await;
+        let row = owner
+            .query_one(
+                "SELECT experiment_id, variant_id, persona_id FROM conversations WHERE id = $1",
+                &[&conversation],
+            )
+            .await
+            .unwrap();
+        let (enrolled, variant, persona): (Option<i64>, Option<i64>, Option<i64>) =
+            (row.get(0), row.get(1), row.get(2));
+        assert_eq!(enrolled, Some(experiment));
+        let variant = variant.expect("100% traffic: every conversation is enrolled");
+        // Stable: the domain's hash of the conversation id gives the same variant.
+        assert_eq!(
+            rylie_domain::assistant::assign_variant(conversation, experiment, 100.0, &variants),
+            Some(variant)
+        );
+        let expected_persona = if variant == variants[0].0 {
+            world.persona_a
+        } else {
+            challenger
+        };
+        assert_eq!(persona, Some(expected_persona));
+        per_variant.entry(variant).or_default().push(conversation);
+    }
+    assert_eq!(per_variant.len(), 2, "both variants get traffic: {per_variant:?}");
+    // The challenger hands over every conversation, the control none.
+    let challenged = &per_variant[&variants[1].0];
+    for conversation in challenged {
+        owner
+            .execute(
+                "UPDATE conversations SET escalated_at = now() WHERE id = $1",
+                &[conversation],
+            )
+            .await
+            .unwrap();
+    }
+    let path = format!("/v1/dealerships/{a}/experiments/{experiment}/results");
+    let params = [
+        ("dealership_id", a.to_string()),
+        ("experiment_id", experiment.to_string()),
+    ];
+    let read_results = Access::Caller {
+        resource: "experiments",
+        action: Action::Read,
+    };
+    let answer = call(
+        &world.state,
+        read_results,
+        rylie_app::routes::experiments::results,
+        request("GET", &path, &params, bearer(world.token(world.manager_a)), None),
+    )
+    .await;
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    let data = &answer.body["data"];
+    let control_n = per_variant[&variants[0].0].len() as u64;
+    let challenger_n = challenged.len() as u64;
+    assert_eq!(data["control"]["conversations"], control_n);
+    let comparison = &data["variants"][0]["handover_rate"];
+    let expected =
+        rylie_domain::assistant::two_proportion_z_test((0, control_n), (challenger_n, challenger_n), 0.95).unwrap();
+    assert!(
+        (comparison["z"].as_f64().unwrap() - expected.z).abs() < 1e-9,
+        "{comparison}"
+    );
+    assert_eq!(comparison["variant_rate"], 1.0);
+    assert_eq!(comparison["significant"], true);
+    assert_eq!(data["minimum_sample_reached"], control_n >= 10 && challenger_n >= 10);
+    // Another dealership's admin: 404.
+    let other = call(
+        &world.state,
+        read_results,
+        rylie_app::routes::experiments::results,
+        request("GET", &path, &params, bearer(world.token(world.admin_b)), None),
+    )
+    .await;
+    assert_eq!(other.status, 404, "{}", other.body);
+}

@@ -31,6 +31,7 @@ mod db;
 pub mod dealerships;
 pub mod email_deliveries;
 pub mod events;
+pub mod experiments;
 pub mod health;
 pub mod inbound_emails;
 pub mod inventory;

@@ -9,11 +9,15 @@
 use std::time::Duration;
 
 use lambda_http::{Body, Request, RequestExt, Response, http::StatusCode};
-use rylie_domain::adf::values::{DialingRegion, normalize_phone};
+use rylie_domain::{
+    adf::values::{DialingRegion, normalize_phone},
+    assistant::assign_variant,
+};
 use rylie_store::{
     StoreError, audit,
     conversations::{self, Conversation, ConversationChanges, ConversationFilter, Message, NewConversation},
     customers::{self, CustomerDetails},
+    experiments,
 };
 use serde_json::{Value, json};
 
@@ -156,6 +160,21 @@ pub async fn create(ctx: Ctx<'_>, request: Request) -> Result<Response<Body>, Ap
         },
     )
     .await?;
+    // A running experiment takes the conversation into one of its variants (a stable hash of
+    // the conversation id, within the experiment's traffic), with the variant's persona.
+    if let Some(experiment) = experiments::running(&tx, dealership).await? {
+        let weights: Vec<(i64, u32, bool)> = experiment
+            .variants
+            .iter()
+            .map(|(variant, weight, control, _)| (*variant, u32::try_from(*weight).unwrap_or(0), *control))
+            .collect();
+        let traffic = f64::from(experiment.traffic_percentage);
+        if let Some(variant) = assign_variant(id, experiment.id, traffic, &weights)
+            && let Some((_, _, _, persona)) = experiment.variants.iter().find(|(v, ..)| *v == variant)
+        {
+            experiments::enrol(&tx, dealership, id, experiment.id, variant, *persona).await?;
+        }
+    }
     let conversation = conversations::get(&tx, dealership, id)
         .await?
         .ok_or_else(|| not_found(id))?;

@@ -8,6 +8,7 @@ pub mod auth;
 pub mod conversations;
 pub mod cors;
 pub mod dealerships;
+pub mod experiments;
 pub mod inbound_emails;
 pub mod inventory_imports;
 pub mod openapi;

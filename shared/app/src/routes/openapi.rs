@@ -25,7 +25,7 @@ use schemars::{JsonSchema, SchemaGenerator, generate::SchemaSettings};
 use serde_json::{Map, Value, json};
 
 use super::{
-    api_keys, audit_logs, auth, conversations, dealerships, inventory_imports, password_reset, personas,
+    api_keys, audit_logs, auth, conversations, dealerships, experiments, inventory_imports, password_reset, personas,
     registry::routes, users,
 };
 use crate::http::{Access, ApiError, Ctx, health::Health, input};
@@ -143,6 +143,7 @@ pub fn operation_bodies(function: &str, schemas: &mut SchemaGenerator) -> Option
             one(200, of(t::<conversations::TurnAnswer>)).reads(input::schema_of(conversations::read_message))
         }
         "api-staff-replies-create" => one(201, of(t::<Message>)).reads(input::schema_of(conversations::read_message)),
+        "api-experiments-results" => one(200, of(t::<experiments::ExperimentResults>)),
         "api-inbound-emails-list" => {
             OperationBodies::page(of(t::<InboundEmail>), rylie_store::inbound_emails::SORTABLE)
         }
