@@ -806,6 +806,26 @@ async fn an_experiment_assigns_new_conversations_stably_and_compares_variants_wi
         per_variant.entry(variant).or_default().push(conversation);
     }
     assert_eq!(per_variant.len(), 2, "both variants get traffic: {per_variant:?}");
+    // A turn in an enrolled conversation feeds its variant's metrics.
+    let (&variant, conversations) = per_variant.iter().next().unwrap();
+    say(&world, widget(&key), conversations[0], "Do you have a Honda Civic?").await;
+    let metrics: Vec<(String, i64)> = owner
+        .query(
+            "SELECT metric_name, variant_id FROM prompt_metrics WHERE conversation_id = $1 ORDER BY metric_name",
+            &[&conversations[0]],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|row| (row.get(0), row.get(1)))
+        .collect();
+    assert_eq!(
+        metrics,
+        vec![
+            ("handover".to_owned(), variant),
+            ("response_time_ms".to_owned(), variant)
+        ]
+    );
     // The challenger hands over every conversation, the control none.
     let challenged = &per_variant[&variants[1].0];
     for conversation in challenged {

@@ -206,7 +206,9 @@ pub struct TurnWritten {
     pub newly_escalated: bool,
 }
 
-/// Writes the reply with its trace, the conversation's analysis and, on handover, the
+/// Writes the reply with its trace, the conversation's analysis, its experiment metrics
+/// (`prompt_metrics`: response time and handover, when the conversation is enrolled) and, on
+/// handover, the
 /// escalation (assignee by the dealership's rule: `agent_config.assignment` = `fixed` with
 /// `fixed_user_id`, else round-robin among active users available for handover, the one
 /// whose last assignment is oldest first) and its `conversation.escalated` event, in one
@@ -277,7 +279,18 @@ pub async fn finish(
                          now()
                     FROM webhooks w, updated
                    WHERE updated.newly AND w.dealership_id = $1 AND w.is_active
-                     AND 'conversation.escalated' = ANY (w.events))
+                     AND 'conversation.escalated' = ANY (w.events)),
+              metrics AS (
+                  -- An enrolled conversation's turn feeds its variant's metrics: the time the
+                  -- platform took and whether the turn handed over.
+                  INSERT INTO prompt_metrics (dealership_id, conversation_id, message_id, experiment_id, variant_id,
+                                              metric_name, metric_value)
+                  SELECT $1, $2, (SELECT id FROM reply), c.experiment_id, c.variant_id, m.name, m.value
+                    FROM conversations c
+                   CROSS JOIN (VALUES ('response_time_ms', $6::int4::numeric),
+                                      ('handover', CASE WHEN $9 THEN 1 ELSE 0 END::numeric)) AS m(name, value)
+                   WHERE c.dealership_id = $1 AND c.id = $2 AND c.experiment_id IS NOT NULL
+                     AND c.variant_id IS NOT NULL AND $3::text IS NOT NULL)
          SELECT (SELECT id FROM reply), updated.status, updated.assigned_to, updated.newly FROM updated",
         &[
             (&dealership.0, Type::INT8),
