@@ -144,6 +144,19 @@ fn use_model(world: &mut World, stub: &LlmStub) {
     world.state.responder = Responder::Model(Box::new(ChatModel::new(&settings)));
 }
 
+/// A model that searches for Hondas, then answers `draft` whatever the search found.
+async fn search_then_say(draft: &str) -> LlmStub {
+    let draft = draft.to_owned();
+    LlmStub::start(move |body| {
+        if last_message(body)["role"] == "tool" {
+            StubReply::Text(draft.clone())
+        } else {
+            StubReply::ToolCalls(vec![("search_inventory".to_owned(), json!({ "make": "Honda" }))])
+        }
+    })
+    .await
+}
+
 /// The last message the model was sent in a request body.
 fn last_message(body: &Value) -> Value {
     body["messages"].as_array().unwrap().last().unwrap().clone()
@@ -185,14 +198,7 @@ async fn the_offline_responder_answers_from_inventory_with_listed_prices_and_dis
 #[tokio::test]
 async fn a_grounded_model_answer_uses_the_tools_and_passes_the_check() {
     let mut world = world().await;
-    let stub = LlmStub::start(|body| {
-        if last_message(body)["role"] == "tool" {
-            StubReply::Text("We have a 2021 Honda Civic EX for $22,995 (stock A100).".to_owned())
-        } else {
-            StubReply::ToolCalls(vec![("search_inventory".to_owned(), json!({ "make": "Honda" }))])
-        }
-    })
-    .await;
+    let stub = search_then_say("We have a 2021 Honda Civic EX for $22,995 (stock A100).").await;
     use_model(&mut world, &stub);
     let (_, key) = world
         .api_key(world.dealer_a, &["conversations:write", "messages:write"])
@@ -238,15 +244,7 @@ async fn an_invented_price_or_a_sold_car_never_reaches_the_customer() {
         "We also have a 2019 Ford F-150 for $31,000.",
     ] {
         let mut world = world().await;
-        let draft = draft.to_owned();
-        let stub = LlmStub::start(move |body| {
-            if last_message(body)["role"] == "tool" {
-                StubReply::Text(draft.clone())
-            } else {
-                StubReply::ToolCalls(vec![("search_inventory".to_owned(), json!({ "make": "Honda" }))])
-            }
-        })
-        .await;
+        let stub = search_then_say(draft).await;
         use_model(&mut world, &stub);
         let (_, key) = world
             .api_key(world.dealer_a, &["conversations:write", "messages:write"])

@@ -185,7 +185,7 @@ pub struct LeadId {
 }
 
 /// Declares an enumerated DTD attribute as a Rust enum: each variant with the DTD's spelling
-/// (used by serde and [`as_str`]), and `parse`, which matches a value loosely: case, spaces
+/// (used by serde and `as_str`), and `parse`, which matches a value loosely: case, spaces
 /// and punctuation are ignored, so `Trade-In`, `TRADE-IN`, `tradein` and ` trade in ` are all
 /// `trade-in`. What the DTD's default is, and what an unknown value means, is decided where
 /// the attribute is read.
