@@ -332,18 +332,6 @@ pub async fn update(
     Ok(rows.first().map(conversation))
 }
 
-/// Whether `user_id` is an active user of the dealership (an assignee must be).
-pub async fn is_staff(tx: &Transaction<'_>, dealership: DealershipId, user_id: i64) -> Result<bool, StoreError> {
-    let rows = tx
-        .query_typed(
-            "SELECT 1 FROM users WHERE dealership_id = $1 AND id = $2 AND is_active",
-            &[(&dealership.0, Type::INT8), (&user_id, Type::INT8)],
-        )
-        .await
-        .map_err(StoreError::query("checking an assignee"))?;
-    Ok(!rows.is_empty())
-}
-
 /// Appends a message written by a staff user; None when the conversation does not exist.
 pub async fn add_staff_message(
     tx: &Transaction<'_>,

@@ -7,11 +7,10 @@
 use rylie_domain::assistant::{Classification, Intent};
 use rylie_store::{turns::TurnContext, vehicles::VehicleQuery};
 
-use super::{
-    hours::Hours,
-    model::{Completion, ToolCallRecord},
-    tools::InventoryTools,
-};
+use super::{hours::Hours, model::Completion, tools::InventoryTools};
+
+/// How many vehicles a reply lists.
+const SHOWN: i64 = 3;
 
 /// The name the trace gives the offline responder in place of a model.
 pub const MODEL_NAME: &str = "offline-templates";
@@ -177,7 +176,6 @@ pub async fn respond(
     tools: &mut InventoryTools<'_>,
 ) -> Completion {
     let asks = |intent: Intent| classification.intents.contains(&intent);
-    let mut tool_calls = Vec::new();
     let mut parts: Vec<String> = Vec::new();
     let first_turn = context.customer_turns <= 1;
     if first_turn || asks(Intent::Greeting) {
@@ -200,19 +198,15 @@ pub async fn respond(
             (None, None) => {}
         }
     }
-    let (query, limit) = search_of(message);
+    let query = search_of(message);
     let wants_vehicles = asks(Intent::VehicleSearch)
         || asks(Intent::PriceQuestion)
         || asks(Intent::Availability)
         || asks(Intent::TestDrive)
         || query.text.is_some() && !asks(Intent::Greeting);
     if wants_vehicles {
-        tool_calls.push(ToolCallRecord {
-            name: "search_inventory".to_owned(),
-            arguments: serde_json::json!({ "text": query.text, "make": query.make, "price_max": query.price_max }),
-        });
-        // Every remaining word must match; when that finds nothing, any of them may.
-        let mut found = tools.search(&query, limit).await;
+        // The searches go into the decision trace through the tools. Every remaining word must match; when that finds nothing, any of them may.
+        let mut found = tools.search(&query, SHOWN).await;
         if matches!(&found, Ok(none) if none.is_empty())
             && let Some(text) = query.text.as_deref().filter(|text| text.contains(' '))
         {
@@ -220,11 +214,7 @@ pub async fn respond(
                 text: Some(text.split(' ').collect::<Vec<_>>().join(" or ")),
                 ..query.clone()
             };
-            tool_calls.push(ToolCallRecord {
-                name: "search_inventory".to_owned(),
-                arguments: serde_json::json!({ "text": any.text, "make": any.make, "price_max": any.price_max }),
-            });
-            found = tools.search(&any, limit).await;
+            found = tools.search(&any, SHOWN).await;
         }
         match found {
             Ok(found) if found.is_empty() => {
@@ -252,7 +242,7 @@ pub async fn respond(
         text: parts.join(" "),
         model: MODEL_NAME.to_owned(),
         finish_reason: "stop".to_owned(),
-        tool_calls,
+        tool_calls: Vec::new(),
         attempts: 0,
         rounds: u32::from(wants_vehicles),
     }
@@ -291,7 +281,7 @@ fn thousands(value: i64) -> String {
 /// A search from free text: a named make as a filter, the other words that can narrow it (all
 /// of them; the caller retries with any of them), and a price ceiling from "under $25,000" /
 /// "under 25k".
-fn search_of(message: &str) -> (VehicleQuery, i64) {
+fn search_of(message: &str) -> VehicleQuery {
     let lower = message.to_lowercase();
     let words: Vec<&str> = lower
         .split(|c: char| !c.is_alphanumeric() && c != '$' && c != ',' && c != '.')
@@ -318,13 +308,12 @@ fn search_of(message: &str) -> (VehicleQuery, i64) {
         .filter(|word| amount(word).is_none() || word.len() == 4)
         .filter(|word| make.is_none_or(|(spelt, _)| spelt != *word))
         .collect();
-    let query = VehicleQuery {
+    VehicleQuery {
         text: (!terms.is_empty()).then(|| terms.join(" ")),
         make: make.map(|(_, make)| make.to_owned()),
         price_max,
         ..VehicleQuery::default()
-    };
-    (query, 3)
+    }
 }
 
 /// "$25,000", "25000", "25k" as dollars.
@@ -342,15 +331,15 @@ mod tests {
 
     #[test]
     fn a_message_becomes_a_search_of_its_words_and_price_ceiling() {
-        let (query, _) = search_of("Do you have a red Honda Civic under $25,000?");
+        let query = search_of("Do you have a red Honda Civic under $25,000?");
         assert_eq!(query.make.as_deref(), Some("Honda"), "a named make is a filter");
         assert_eq!(query.text.as_deref(), Some("red civic"));
         assert_eq!(query.price_max, Some(25_000.0));
-        let (query, _) = search_of("any 2021 chevy trucks under 30k");
+        let query = search_of("any 2021 chevy trucks under 30k");
         assert_eq!(query.make.as_deref(), Some("Chevrolet"));
         assert_eq!(query.text.as_deref(), Some("2021 trucks"));
         assert_eq!(query.price_max, Some(30_000.0));
-        assert_eq!(search_of("hi there").0.text, None);
+        assert_eq!(search_of("hi there").text, None);
     }
 
     #[test]

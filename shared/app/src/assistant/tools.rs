@@ -103,8 +103,9 @@ impl<'c> InventoryTools<'c> {
                 Direction::Asc
             },
         };
-        // BEGIN, then the scope and the search pipelined, then COMMIT: three round trips
-        // (four when the exact make and model find nothing and close spellings are tried).
+        // BEGIN, then the scope and the search pipelined, then COMMIT: three round trips,
+        // as counted below. When an exact make or model finds nothing, the store's search
+        // tries close spellings with one or two statements more, which this count misses.
         let tx = self
             .client
             .transaction()

@@ -162,7 +162,7 @@ pub async fn take_turn(state: &State, input: &TurnInput<'_>) -> Result<TurnOutco
             trace: json!({ "duplicate": true }),
             duplicate: true,
             model_failure: None,
-            round_trips: 2,
+            round_trips: round_trips + 1,
         });
     };
 
@@ -183,82 +183,86 @@ pub async fn take_turn(state: &State, input: &TurnInput<'_>) -> Result<TurnOutco
         "variant_id": null,
     });
 
-    let mut plan = plan_without_model(&context, &classification, input.ask_assistant);
     let mut failures = context.consecutive_failures;
     let mut model_failure = None;
     let mut shown = Vec::new();
-    if matches!(plan, Plan::Answer) {
-        let mut tools = InventoryTools::new(&mut client, input.dealership);
-        let draft = match &state.responder {
-            Responder::Offline => Ok(offline::respond(&context, input.text, &classification, &hours, &mut tools).await),
-            Responder::Model(model) => {
-                let system = prompt::system_prompt(&context, &hours);
-                let request = super::model::ChatRequest {
-                    messages: prompt::messages(system, &context.history, input.text),
-                    temperature: context.temperature as f32,
-                    max_tokens: u32::try_from(context.max_tokens).unwrap_or(500),
-                    tools: tools::specs(),
-                    deadline: input.deadline,
-                };
-                model.complete(request, &mut tools).await
-            }
-        };
-        round_trips += tools.round_trips;
-        trace["tools"] = Value::Array(tools.calls.clone());
-        let not_in_stock = tools.empty_searches > 0 && tools.shown.is_empty();
-        shown = tools.shown.clone();
-        plan = match draft {
-            Ok(completion) => {
-                trace["model"] = json!(completion.model);
-                trace["finish_reason"] = json!(completion.finish_reason);
-                trace["attempts"] = json!(completion.attempts);
-                let report = check_reply(&completion.text, &tools.shown_for_check());
-                let (reply, action) = if prompt::leaks_instructions(&completion.text, &context) {
-                    (None, "replaced: the draft recited its instructions")
-                } else {
-                    guard(&completion.text, &report)
-                };
-                trace["guardrails"] = json!({ "violations": report.violations, "action": action });
-                let facts = TurnFacts {
-                    vehicle_not_in_stock: not_in_stock
-                        && classification
-                            .intents
-                            .iter()
-                            .any(|i| matches!(i, Intent::VehicleSearch | Intent::Availability | Intent::PriceQuestion)),
-                    consecutive_failures: if reply.is_some() { 0 } else { (failures + 1) as u32 },
-                    ..facts
-                };
-                let mut decision = decide_handover(&classification, &facts);
-                if report.has_commitment() && !decision.reasons.contains(&HandoverReason::CommitmentRequest) {
-                    decision.reasons.push(HandoverReason::CommitmentRequest);
-                    decision.needed = true;
+    let plan = match plan_without_model(&context, &classification, input.ask_assistant) {
+        Some(plan) => plan,
+        None => {
+            let mut tools = InventoryTools::new(&mut client, input.dealership);
+            let draft = match &state.responder {
+                Responder::Offline => {
+                    Ok(offline::respond(&context, input.text, &classification, &hours, &mut tools).await)
                 }
-                match reply {
-                    Some(text) => {
-                        failures = 0;
-                        Plan::Reply {
-                            text,
-                            model: Some(completion.model),
-                            handover: decision.needed.then_some(decision),
+                Responder::Model(model) => {
+                    let system = prompt::system_prompt(&context, &hours);
+                    let request = super::model::ChatRequest {
+                        messages: prompt::messages(system, &context.history, input.text),
+                        temperature: context.temperature as f32,
+                        max_tokens: u32::try_from(context.max_tokens).unwrap_or(500),
+                        tools: tools::specs(),
+                        deadline: input.deadline,
+                    };
+                    model.complete(request, &mut tools).await
+                }
+            };
+            round_trips += tools.round_trips;
+            trace["tools"] = Value::Array(std::mem::take(&mut tools.calls));
+            let not_in_stock = tools.empty_searches > 0 && tools.shown.is_empty();
+            let shown_for_check = tools.shown_for_check();
+            shown = std::mem::take(&mut tools.shown);
+            match draft {
+                Ok(completion) => {
+                    trace["model"] = json!(completion.model);
+                    trace["finish_reason"] = json!(completion.finish_reason);
+                    trace["attempts"] = json!(completion.attempts);
+                    let report = check_reply(&completion.text, &shown_for_check);
+                    let (reply, action) = if prompt::leaks_instructions(&completion.text, &context) {
+                        (None, "replaced: the draft recited its instructions")
+                    } else {
+                        guard(&completion.text, &report)
+                    };
+                    trace["guardrails"] = json!({ "violations": report.violations, "action": action });
+                    let facts = TurnFacts {
+                        vehicle_not_in_stock: not_in_stock
+                            && classification.intents.iter().any(|i| {
+                                matches!(i, Intent::VehicleSearch | Intent::Availability | Intent::PriceQuestion)
+                            }),
+                        consecutive_failures: if reply.is_some() { 0 } else { (failures + 1) as u32 },
+                        ..facts
+                    };
+                    let mut decision = decide_handover(&classification, &facts);
+                    if report.has_commitment() && !decision.reasons.contains(&HandoverReason::CommitmentRequest) {
+                        decision.reasons.push(HandoverReason::CommitmentRequest);
+                        decision.needed = true;
+                    }
+                    match reply {
+                        Some(text) => {
+                            failures = 0;
+                            Plan::Reply {
+                                text,
+                                model: Some(completion.model),
+                                handover: decision.needed.then_some(decision),
+                            }
+                        }
+                        None => {
+                            failures += 1;
+                            Plan::Unverified {
+                                handover: decision.needed.then_some(decision),
+                            }
                         }
                     }
-                    None => {
-                        failures += 1;
-                        Plan::Unverified {
-                            handover: decision.needed.then_some(decision),
-                        }
-                    }
+                }
+                Err(error) => {
+                    tracing::warn!(error = %error, code = error.code(), "the assistant's model failed");
+                    trace["model_error"] = json!(error.code());
+                    model_failure = Some(error.code());
+                    failures += 1;
+                    Plan::ModelDown
                 }
             }
-            Err(error) => {
-                tracing::warn!(error = %error, code = error.code(), "the assistant's model failed");
-                trace["model_error"] = json!(error.code());
-                model_failure = Some(error.code());
-                failures += 1;
-                Plan::ModelDown
-            }
-        };
-    }
+        }
+    };
 
     let follow_up = hours.follow_up(context.local_time);
     let (reply, sender, model, opt, handover_reasons): (
@@ -336,7 +340,6 @@ pub async fn take_turn(state: &State, input: &TurnInput<'_>) -> Result<TurnOutco
             None,
             vec![json!("model_unavailable")],
         ),
-        Plan::Answer => unreachable!("answered above"),
     };
 
     let handover = json!({ "needed": !handover_reasons.is_empty(), "reasons": handover_reasons });
@@ -390,8 +393,6 @@ enum Plan {
     Compliance(ChannelAction),
     Silent(&'static str),
     Handover(HandoverDecision),
-    /// Ask the model (or the offline responder).
-    Answer,
     Reply {
         text: String,
         model: Option<String>,
@@ -404,24 +405,25 @@ enum Plan {
     ModelDown,
 }
 
-/// The decisions taken before any model: compliance, silence, handover.
-fn plan_without_model(context: &TurnContext, classification: &Classification, ask_assistant: bool) -> Plan {
+/// The decisions taken before any model: compliance, silence, handover; None: ask the
+/// model (or the offline responder).
+fn plan_without_model(context: &TurnContext, classification: &Classification, ask_assistant: bool) -> Option<Plan> {
     match classification.opt_out {
-        Some(ChannelAction::Start) => return Plan::Compliance(ChannelAction::Start),
-        Some(action) if !context.opted_out => return Plan::Compliance(action),
+        Some(ChannelAction::Start) => return Some(Plan::Compliance(ChannelAction::Start)),
+        Some(action) if !context.opted_out => return Some(Plan::Compliance(action)),
         _ => {}
     }
     if context.opted_out {
-        return Plan::Silent("opted_out");
+        return Some(Plan::Silent("opted_out"));
     }
     let owned = context.ai_paused || context.status == "escalated" || context.status == "closed";
     if owned && !ask_assistant {
-        return Plan::Silent("staff_owns_conversation");
+        return Some(Plan::Silent("staff_owns_conversation"));
     }
     if classification.handover.needed {
-        return Plan::Handover(classification.handover.clone());
+        return Some(Plan::Handover(classification.handover.clone()));
     }
-    Plan::Answer
+    None
 }
 
 /// The reply to send after the post-check, and what the check did.

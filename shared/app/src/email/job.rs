@@ -115,7 +115,12 @@ pub async fn run(state: &State, message: &JobMessage, sqs_message_id: Option<&st
         }
         (crate::assistant::handover::DOSSIER_JOB, crate::assistant::handover::DOSSIER_VERSION) => {
             match serde_json::from_value::<DossierPayload>(message.payload.clone()) {
-                Ok(payload) => send_dossier(state, message, &payload).await,
+                Ok(payload) => match message.dealership_id {
+                    Some(dealership) => {
+                        send_dossier(state, message, rylie_domain::DealershipId(dealership), &payload).await
+                    }
+                    None => unusable(state, message, sqs_message_id, "names no dealership".to_owned()).await,
+                },
                 Err(error) => unusable(state, message, sqs_message_id, format!("payload: {error}")).await,
             }
         }
@@ -310,17 +315,17 @@ pub struct DossierPayload {
 
 /// Mails a conversation's handover dossier to the dealership's handover address, once per
 /// escalation (the delivery key adds the escalation's time to the message's key).
-async fn send_dossier(state: &State, message: &JobMessage, payload: &DossierPayload) -> Result<Outcome, EmailError> {
+async fn send_dossier(
+    state: &State,
+    message: &JobMessage,
+    dealership: rylie_domain::DealershipId,
+    payload: &DossierPayload,
+) -> Result<Outcome, EmailError> {
     let from = state
         .config
         .email_from
         .as_deref()
         .ok_or(EmailError::NotConfigured("EMAIL_FROM"))?;
-    let Some(dealership) = message.dealership_id.map(rylie_domain::DealershipId) else {
-        return Ok(Outcome::Unusable {
-            reason: "a dossier message names no dealership".to_owned(),
-        });
-    };
     let mut client = state.db.client().await?;
     let tx = scope::begin(&mut client, Scope::Tenant(dealership)).await?;
     let Some(target) = rylie_store::conversations::handover_target(&tx, dealership, payload.conversation_id).await?

@@ -17,7 +17,7 @@ use rylie_store::{
     StoreError, audit,
     conversations::{self, Conversation, ConversationChanges, ConversationFilter, Message, NewConversation},
     customers::{self, CustomerDetails},
-    experiments,
+    experiments, users,
 };
 use serde_json::{Value, json};
 
@@ -232,7 +232,9 @@ pub async fn update(ctx: Ctx<'_>, request: Request) -> Result<Response<Body>, Ap
         .ok_or_else(|| not_found(id))?;
     ctx.authorize_owner(old.assigned_to)?;
     if let Some(user) = change.assigned_to.filter(|user| *user > 0)
-        && !conversations::is_staff(&tx, dealership, user).await?
+        && !users::get(&tx, dealership, user)
+            .await?
+            .is_some_and(|staff| staff.is_active)
     {
         return Err(ApiError::validation(vec![FieldError {
             field: "assigned_to".to_owned(),
@@ -280,7 +282,7 @@ pub async fn customer_message(ctx: Ctx<'_>, request: Request) -> Result<Response
         text: &content,
         idempotency_key: idempotency_key.as_deref(),
         ask_assistant,
-        deadline: turn::deadline_within(TURN_BUDGET + Duration::from_secs(2)),
+        deadline: tokio::time::Instant::now() + TURN_BUDGET,
     };
     let outcome = turn::take_turn(ctx.state, &input).await.map_err(|error| match error {
         TurnError::NoConversation(id) => not_found(id),
