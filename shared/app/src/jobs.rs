@@ -5,7 +5,8 @@
 //! dealership) is logged with its reason and acknowledged; what it referred to keeps its own
 //! record (the import row says `failed` and why; the dropped file stays in S3).
 
-use aws_lambda_events::sqs::{BatchItemFailure, SqsMessage};
+use aws_lambda_events::sqs::BatchItemFailure;
+pub use aws_lambda_events::sqs::SqsMessage;
 pub use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent};
 use rylie_cloud::JobMessage;
 use rylie_domain::DealershipId;
@@ -58,7 +59,7 @@ struct S3Object {
 
 /// What became of one message.
 #[derive(Debug, PartialEq, Eq)]
-enum Handled {
+pub enum Handled {
     Done,
     /// Try again later.
     Retry(String),
@@ -69,10 +70,17 @@ enum Handled {
 /// The job-inventory-import worker: our import messages, and S3 notifications of files
 /// dropped under `inventory/incoming/`.
 pub async fn inventory_import(state: &State, event: SqsEvent) -> SqsBatchResponse {
+    each_record(event, async |message| handle_inventory_message(state, &message).await).await
+}
+
+/// Runs `handle` on each record of a batch on its own, logs what became of it, and reports
+/// back only the records to retry, so SQS redelivers just those and, after the queue's
+/// maxReceiveCount, moves them to the dead-letter queue. Every SQS worker goes through here.
+pub async fn each_record(event: SqsEvent, handle: impl AsyncFn(SqsMessage) -> Handled) -> SqsBatchResponse {
     let mut response = SqsBatchResponse::default();
     for message in event.records {
         let id = message.message_id.clone().unwrap_or_default();
-        let handled = handle_inventory_message(state, &message).await;
+        let handled = handle(message).await;
         match &handled {
             Handled::Done => tracing::info!(message_id = %id, "message handled"),
             Handled::Retry(reason) => tracing::warn!(message_id = %id, %reason, "message will be retried"),
@@ -154,22 +162,7 @@ async fn handle_inventory_message(state: &State, message: &SqsMessage) -> Handle
 /// message is recorded in `job_failures` and acknowledged, as is an address SES refused for
 /// good (its delivery row says `failed` and why).
 pub async fn email(state: &State, event: SqsEvent) -> SqsBatchResponse {
-    let mut response = SqsBatchResponse::default();
-    for message in event.records {
-        let id = message.message_id.clone().unwrap_or_default();
-        let handled = handle_email_message(state, &message).await;
-        match &handled {
-            Handled::Done => {}
-            Handled::Retry(reason) => tracing::warn!(message_id = %id, %reason, "message will be retried"),
-            Handled::Dropped(reason) => tracing::error!(message_id = %id, %reason, "message dropped"),
-        }
-        if matches!(handled, Handled::Retry(_)) {
-            let mut failure = BatchItemFailure::default();
-            failure.item_identifier = id;
-            response.batch_item_failures.push(failure);
-        }
-    }
-    response
+    each_record(event, async |message| handle_email_message(state, &message).await).await
 }
 
 async fn handle_email_message(state: &State, message: &SqsMessage) -> Handled {
