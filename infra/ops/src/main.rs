@@ -7,6 +7,7 @@ mod bench_assistant;
 mod bench_inventory;
 mod bench_mail;
 mod chat_cli;
+mod dlq_cli;
 mod import_cli;
 mod inbound_cli;
 mod seed;
@@ -106,6 +107,9 @@ enum Command {
     /// Inbound mail.
     #[command(subcommand)]
     Inbound(Inbound),
+    /// A job's dead-letter queue: list its messages, or redrive them to the job.
+    #[command(subcommand)]
+    Dlq(dlq_cli::Dlq),
     /// Measure the platform's speed; prints figures.
     #[command(subcommand)]
     Bench(bench::Bench),
@@ -202,6 +206,7 @@ async fn run(cli: Cli) -> Result<(), rylie_app::BoxError> {
             println!("{}", serde_json::to_string_pretty(&email)?);
             Ok(())
         }
+        Command::Dlq(dlq) => dlq_cli::run(dlq).await,
         Command::Bench(bench) => bench::run(bench).await,
     }
 }

@@ -104,6 +104,18 @@ pub struct Config {
     /// `EMAIL_QUEUE_URL`: the SQS queue of the job-email worker (first contact for new leads);
     /// none: the work is recorded as not queued and picked up when mail is reprocessed.
     pub email_queue_url: Option<String>,
+    /// `ANALYSIS_QUEUE_URL`: the SQS queue of the job-conversation-analysis worker; none: a
+    /// closed conversation is analysed in-process, in the request that closed it.
+    pub analysis_queue_url: Option<String>,
+    /// `REPORT_QUEUE_URL`: the SQS queue of the job-report worker; none: cron-reports runs
+    /// each due report in-process.
+    pub report_queue_url: Option<String>,
+    /// `ANALYSIS_IDLE_MINUTES`: how long an open conversation stays silent before
+    /// cron-idle-conversations has it analysed (default 60).
+    pub analysis_idle_minutes: u32,
+    /// `WEBHOOK_QUEUE_URL`, `WEBHOOK_ALLOW_PRIVATE_TARGETS`, `WEBHOOK_EXTRA_ROOT_CA_FILE`: the
+    /// job-webhook queue and, for local receivers only, the delivery relaxations.
+    pub webhooks: crate::webhooks::WebhookSettings,
     /// `EMAIL_FROM`: the sender of Rylie's own mail (`Name <address>`, an SES-verified
     /// identity when deployed); locally [`LOCAL_EMAIL_FROM`].
     pub email_from: Option<String>,
@@ -137,6 +149,20 @@ pub struct ConfigError {
 }
 
 impl Config {
+    /// Some job queue is configured, so the SQS client is needed. Every `*_QUEUE_URL` belongs
+    /// in this list.
+    pub fn has_queue(&self) -> bool {
+        [
+            &self.inventory_import_queue_url,
+            &self.email_queue_url,
+            &self.analysis_queue_url,
+            &self.report_queue_url,
+            &self.webhooks.queue_url,
+        ]
+        .iter()
+        .any(|url| url.is_some())
+    }
+
     /// Reads the process environment.
     pub fn from_env(function: &str) -> Result<Self, ConfigError> {
         Self::from_lookup(function, |name| std::env::var(name).ok())
@@ -253,6 +279,7 @@ impl Config {
         let local_data_dir = get("LOCAL_DATA_DIR")
             .unwrap_or_else(|| if in_lambda { "/tmp/rylie" } else { ".rylie" }.to_owned())
             .into();
+        let webhooks = crate::webhooks::WebhookSettings::from_lookup(get, environment)?;
         let model = crate::assistant::model::ModelSettings::from_lookup(get).map_err(|problem| ConfigError {
             variable: "LLM_*",
             problem,
@@ -262,6 +289,20 @@ impl Config {
             files_bucket: get("FILES_BUCKET"),
             inventory_import_queue_url: get("INVENTORY_IMPORT_QUEUE_URL"),
             email_queue_url: get("EMAIL_QUEUE_URL"),
+            analysis_queue_url: get("ANALYSIS_QUEUE_URL"),
+            report_queue_url: get("REPORT_QUEUE_URL"),
+            webhooks,
+            analysis_idle_minutes: match get("ANALYSIS_IDLE_MINUTES") {
+                None => 60,
+                Some(text) => text
+                    .parse()
+                    .ok()
+                    .filter(|minutes| *minutes > 0)
+                    .ok_or_else(|| ConfigError {
+                        variable: "ANALYSIS_IDLE_MINUTES",
+                        problem: format!("{text:?} is not a whole number of minutes above 0"),
+                    })?,
+            },
             email_from,
             app_base_url,
             mail_via_ses,

@@ -8,6 +8,10 @@
 use aws_lambda_events::sqs::BatchItemFailure;
 pub use aws_lambda_events::sqs::SqsMessage;
 pub use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent};
+
+/// What an EventBridge schedule hands a cron function: nothing it reads (the function works
+/// out what is due from the database), so any JSON is accepted.
+pub type ScheduledEvent = serde_json::Value;
 use rylie_cloud::JobMessage;
 use rylie_domain::DealershipId;
 use serde::Deserialize;
@@ -61,38 +65,90 @@ struct S3Object {
 #[derive(Debug, PartialEq, Eq)]
 pub enum Handled {
     Done,
-    /// Try again later.
+    /// Try again later: SQS delivers it again after a backoff that grows with each attempt.
     Retry(String),
+    /// Handed back already hidden until it is due (quiet hours): SQS keeps it, and its
+    /// visibility is left as the handler set it.
+    Later(String),
     /// Will never succeed; acknowledged.
     Dropped(String),
+}
+
+/// The first retry waits this long; each further one twice as long, up to [`RETRY_CAP_SECONDS`].
+pub const RETRY_BASE_SECONDS: u32 = 30;
+/// The longest wait between two deliveries of a failing message.
+pub const RETRY_CAP_SECONDS: u32 = 15 * 60;
+
+/// The wait before delivery `receive_count + 1` of a message that failed transiently:
+/// exponential (30 s, 1 min, 2 min, … at most 15 min) with "equal jitter" — half the step
+/// fixed, half random (`random` in 0..1) — so failures that began together (the database
+/// restarting) do not come back together.
+pub fn retry_delay_seconds(receive_count: u32, random: f64) -> u32 {
+    let step = RETRY_BASE_SECONDS
+        .saturating_mul(1u32 << receive_count.saturating_sub(1).min(16))
+        .min(RETRY_CAP_SECONDS);
+    let half = step / 2;
+    half + (f64::from(step - half) * random.clamp(0.0, 1.0)) as u32
 }
 
 /// The job-inventory-import worker: our import messages, and S3 notifications of files
 /// dropped under `inventory/incoming/`.
 pub async fn inventory_import(state: &State, event: SqsEvent) -> SqsBatchResponse {
-    each_record(event, async |message| handle_inventory_message(state, &message).await).await
+    let queue = state.config.inventory_import_queue_url.as_deref();
+    each_record(state, queue, event, async |message| {
+        handle_inventory_message(state, &message).await
+    })
+    .await
 }
 
 /// Runs `handle` on each record of a batch on its own, logs what became of it, and reports
 /// back only the records to retry, so SQS redelivers just those and, after the queue's
-/// maxReceiveCount, moves them to the dead-letter queue. Every SQS worker goes through here.
-pub async fn each_record(event: SqsEvent, handle: impl AsyncFn(SqsMessage) -> Handled) -> SqsBatchResponse {
+/// maxReceiveCount, moves them to the dead-letter queue. A record to retry is hidden for
+/// [`retry_delay_seconds`] of its receive count first (its queue at `queue_url`), so retries
+/// back off instead of coming back after the queue's fixed visibility timeout. Every SQS
+/// worker goes through here.
+pub async fn each_record(
+    state: &State,
+    queue_url: Option<&str>,
+    event: SqsEvent,
+    handle: impl AsyncFn(SqsMessage) -> Handled,
+) -> SqsBatchResponse {
     let mut response = SqsBatchResponse::default();
     for message in event.records {
         let id = message.message_id.clone().unwrap_or_default();
+        let receipt = message.receipt_handle.clone();
+        let receive_count = message
+            .attributes
+            .get("ApproximateReceiveCount")
+            .and_then(|count| count.parse().ok())
+            .unwrap_or(1u32);
         let handled = handle(message).await;
         match &handled {
             Handled::Done => tracing::info!(message_id = %id, "message handled"),
-            Handled::Retry(reason) => tracing::warn!(message_id = %id, %reason, "message will be retried"),
+            Handled::Retry(reason) => {
+                let delay = retry_delay_seconds(receive_count, random_unit());
+                if let (Some(sqs), Some(url), Some(receipt)) = (&state.sqs, queue_url, receipt.as_deref())
+                    && let Err(error) = sqs.hide_for(url, receipt, delay).await
+                {
+                    tracing::warn!(message_id = %id, %error, "could not set the retry's backoff; the queue's visibility timeout applies");
+                }
+                tracing::warn!(message_id = %id, %reason, receive_count, retry_in_seconds = delay, "message will be retried")
+            }
+            Handled::Later(reason) => tracing::info!(message_id = %id, %reason, "message handed back until due"),
             Handled::Dropped(reason) => tracing::error!(message_id = %id, %reason, "message dropped"),
         }
-        if matches!(handled, Handled::Retry(_)) {
+        if matches!(handled, Handled::Retry(_) | Handled::Later(_)) {
             let mut failure = BatchItemFailure::default();
             failure.item_identifier = id;
             response.batch_item_failures.push(failure);
         }
     }
     response
+}
+
+/// A number in 0..1 from the operating system's random source (0.5 if it fails).
+fn random_unit() -> f64 {
+    getrandom::u64().map_or(0.5, |bits| (bits >> 11) as f64 / (1u64 << 53) as f64)
 }
 
 fn classify(error: job::JobError) -> Handled {
@@ -162,7 +218,11 @@ async fn handle_inventory_message(state: &State, message: &SqsMessage) -> Handle
 /// message is recorded in `job_failures` and acknowledged, as is an address SES refused for
 /// good (its delivery row says `failed` and why).
 pub async fn email(state: &State, event: SqsEvent) -> SqsBatchResponse {
-    each_record(event, async |message| handle_email_message(state, &message).await).await
+    let queue = state.config.email_queue_url.as_deref();
+    each_record(state, queue, event, async |message| {
+        handle_email_message(state, &message).await
+    })
+    .await
 }
 
 async fn handle_email_message(state: &State, message: &SqsMessage) -> Handled {
@@ -183,7 +243,7 @@ async fn handle_email_message(state: &State, message: &SqsMessage) -> Handled {
                 payload: &payload,
                 error: &error.to_string(),
             };
-            return match email::job::record_failure(state, &failure).await {
+            return match record_failure(state, &failure).await {
                 Ok(()) => Handled::Dropped(error.to_string()),
                 Err(record_error) => Handled::Retry(format!("{error}; recording it failed: {record_error}")),
             };
@@ -208,7 +268,99 @@ async fn handle_email_message(state: &State, message: &SqsMessage) -> Handled {
             Handled::Done
         }
         Ok(Outcome::Unusable { reason }) => Handled::Dropped(reason),
+        Ok(Outcome::Deferred { until }) => defer(state, message, until).await,
         Err(error) if error.is_transient() => Handled::Retry(error.to_string()),
         Err(error) => Handled::Dropped(error.to_string()),
+    }
+}
+
+/// Hands an e-mail message back to SQS, hidden until `until` (quiet hours): it is reported as
+/// a batch item failure, so SQS keeps it, and its visibility is stretched to the due time (at
+/// most 12 hours), so it comes back once, then. Each deferral is one receive towards the
+/// queue's maxReceiveCount. Should the stretch fail, it comes back after the queue's own
+/// visibility timeout and is deferred again.
+async fn defer(state: &State, message: &SqsMessage, until: chrono::DateTime<chrono::Utc>) -> Handled {
+    let wait = (until - chrono::Utc::now()).num_seconds().max(1);
+    let wait = u32::try_from(wait).unwrap_or(rylie_cloud::queue::MAX_VISIBILITY_SECONDS);
+    let hidden = match (
+        &state.sqs,
+        &state.config.email_queue_url,
+        message.receipt_handle.as_deref(),
+    ) {
+        (Some(sqs), Some(queue_url), Some(receipt)) => {
+            sqs.hide_for(queue_url, receipt, wait).await.map_err(|e| e.to_string())
+        }
+        _ => Err("no queue to hand it back to".to_owned()),
+    };
+    match hidden {
+        Ok(()) => Handled::Later(format!("quiet hours: due at {until}")),
+        Err(error) => Handled::Retry(format!("quiet hours: due at {until}; not hidden until then ({error})")),
+    }
+}
+
+/// Records an unusable message in `job_failures` (platform scope: the dealership, if any,
+/// is only what the message claims).
+pub async fn record_failure(
+    state: &State,
+    failure: &rylie_store::job_failures::JobFailure<'_>,
+) -> Result<(), rylie_store::StoreError> {
+    // A message may name a dealership that does not exist; the row keeps the claim in its
+    // payload instead of failing on the foreign key.
+    let mut client = state.db.client().await?;
+    let tx = rylie_store::scope::begin(&mut client, rylie_store::scope::Scope::Platform).await?;
+    let known = match failure.dealership_id {
+        Some(id) => {
+            rylie_store::dealerships::gate(&tx, rylie_domain::DealershipId(id)).await?
+                != rylie_store::dealerships::Gate::Missing
+        }
+        None => true,
+    };
+    let mut payload = failure.payload.clone();
+    let failure = if known {
+        failure.clone()
+    } else {
+        if let serde_json::Value::Object(map) = &mut payload {
+            map.insert("claimed_dealership_id".to_owned(), failure.dealership_id.into());
+        }
+        rylie_store::job_failures::JobFailure {
+            dealership_id: None,
+            payload: &payload,
+            ..failure.clone()
+        }
+    };
+    rylie_store::job_failures::record(&tx, &failure).await?;
+    tx.commit()
+        .await
+        .map_err(rylie_store::StoreError::query("recording an unusable job message"))?;
+    Ok(())
+}
+
+/// The job-conversation-analysis worker (see [`crate::analysis`]).
+pub async fn conversation_analysis(state: &State, event: SqsEvent) -> SqsBatchResponse {
+    let queue = state.config.analysis_queue_url.as_deref();
+    each_record(state, queue, event, async |message| {
+        crate::analysis::handle(state, &message).await
+    })
+    .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retries_back_off_exponentially_with_jitter_up_to_the_cap() {
+        let fixed = |count| retry_delay_seconds(count, 0.0);
+        let longest = |count| retry_delay_seconds(count, 1.0);
+        assert_eq!((fixed(1), longest(1)), (15, 30));
+        assert_eq!((fixed(2), longest(2)), (30, 60));
+        assert_eq!((fixed(3), longest(3)), (60, 120));
+        assert_eq!(longest(6), RETRY_CAP_SECONDS);
+        assert_eq!(longest(60), RETRY_CAP_SECONDS, "no overflow");
+        assert_eq!(fixed(0), 15, "a missing count reads as the first");
+        let middle = retry_delay_seconds(4, 0.5);
+        assert!((120..=240).contains(&middle), "{middle}");
+        let random = random_unit();
+        assert!((0.0..1.0).contains(&random));
     }
 }

@@ -4,6 +4,7 @@
 //! and builds the [`State`] once per container, then hands each event to a handler here.
 //! Because every handler lives in this crate, tests call them in-process with real events.
 
+pub mod analysis;
 pub mod assistant;
 pub mod auth;
 pub mod config;
@@ -13,9 +14,11 @@ pub mod inventory;
 pub mod jobs;
 pub mod mail;
 pub mod migrate;
+pub mod reports;
 pub mod routes;
 pub mod state;
 pub mod telemetry;
+pub mod webhooks;
 
 pub use config::{Config, ConfigError};
 pub use lambda_runtime;

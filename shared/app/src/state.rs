@@ -33,6 +33,8 @@ pub struct State {
     pub mailer: Mailer,
     /// The assistant's chat model, or the offline responder.
     pub responder: crate::assistant::Responder,
+    /// Posts webhook deliveries (its HTTPS client is built on first use).
+    pub webhooks: crate::webhooks::Sender,
 }
 
 /// Why a container could not start.
@@ -57,8 +59,7 @@ impl State {
             || matches!(config.token_keys, Some(KeysSource::Secret(_)))
             || config.rate_limit_table.is_some()
             || config.files_bucket.is_some()
-            || config.inventory_import_queue_url.is_some()
-            || config.email_queue_url.is_some()
+            || config.has_queue()
             || config.mail_via_ses;
         let aws = if needs_aws {
             Some(rylie_cloud::load_aws_config().await)
@@ -91,9 +92,8 @@ impl State {
             config.files_bucket.clone(),
             config.local_data_dir.join("files"),
         );
-        let queues = config.inventory_import_queue_url.is_some() || config.email_queue_url.is_some();
         let sqs = match &aws {
-            Some(aws) if queues => Some(Sqs::new(aws)),
+            Some(aws) if config.has_queue() => Some(Sqs::new(aws)),
             _ => None,
         };
         let mailer = match &aws {
@@ -130,6 +130,7 @@ impl State {
             sqs: None,
             mailer: Mailer::outbox(config.local_data_dir.join("outbox")),
             responder: crate::assistant::Responder::from_settings(&config.model),
+            webhooks: crate::webhooks::Sender::from_settings(&config.webhooks),
             config,
         })
     }

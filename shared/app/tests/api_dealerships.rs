@@ -257,3 +257,135 @@ async fn a_preflight_answers_allowed_origins_only() {
     assert_eq!(refused.status, 403);
     assert!(refused.headers.get("access-control-allow-origin").is_none());
 }
+
+#[tokio::test]
+async fn settings_are_checked_by_the_code_that_reads_them_and_kept_per_dealership() {
+    let world = World::new().await;
+    let a = world.dealer_a;
+    let path = format!("/v1/dealerships/{a}/settings");
+    let patch = |user: i64, body: Value| on(&world, user, "PATCH", &path, Some(a), Some(body));
+    let defaults = call(
+        &world.state,
+        READ,
+        routes::settings::get,
+        on(&world, world.user_a, "GET", &path, Some(a), None),
+    )
+    .await;
+    assert_eq!(defaults.status, 200, "{}", defaults.body);
+    assert_eq!(defaults.body["data"]["assignment"], "round_robin");
+    assert_eq!(defaults.body["data"]["disclose_at_start"], true);
+
+    let change = json!({
+        "business_hours": { "mon": "09:00-19:00", "sun": "closed" },
+        "assignment": "fixed", "fixed_user_id": world.manager_a,
+        "quiet_hours": { "start": 9, "end": 20, "states": { "FL": { "sunday": false } } },
+        "disclose_at_start": false,
+        "report_settings": { "daily": true, "send_hour": 7, "recipients": ["gm@alpha.test"] },
+    });
+    let changed = call(
+        &world.state,
+        PLATFORM_ADMIN,
+        routes::settings::update,
+        patch(world.admin_a, change),
+    )
+    .await;
+    assert_eq!(changed.status, 200, "{}", changed.body);
+    let data = &changed.body["data"];
+    assert_eq!(data["fixed_user_id"], world.manager_a);
+    assert_eq!(data["quiet_hours"]["states"]["FL"]["sunday"], false);
+    assert_eq!(data["disclose_at_start"], false);
+    assert_eq!(data["report_settings"]["recipients"], json!(["gm@alpha.test"]));
+    // Keys the route does not manage survive.
+    world
+        .owner_sql(&format!(
+            "UPDATE dealerships SET ai_config = ai_config || '{{\"tone\": \"warm\"}}' WHERE id = {a}"
+        ))
+        .await;
+    call(
+        &world.state,
+        PLATFORM_ADMIN,
+        routes::settings::update,
+        patch(world.admin_a, json!({ "disclose_at_start": true })),
+    )
+    .await;
+    let owner = support::owner(&world.db).await;
+    let ai_config: Value = owner
+        .query_one(&format!("SELECT ai_config FROM dealerships WHERE id = {a}"), &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(ai_config["tone"], "warm");
+    assert_eq!(ai_config["quiet_hours"]["start"], 9);
+
+    let refused = call(
+        &world.state,
+        PLATFORM_ADMIN,
+        routes::settings::update,
+        patch(
+            world.admin_a,
+            json!({
+                "business_hours": { "mon": "19:00-09:00" },
+                "quiet_hours": { "start": 25 },
+                "report_settings": { "weekly_day": "someday" },
+                "assignment": "fixed",
+            }),
+        ),
+    )
+    .await;
+    assert_eq!(refused.status, 400, "{}", refused.body);
+    let fields: Vec<&str> = refused.body["error"]["details"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        fields,
+        [
+            "business_hours",
+            "quiet_hours",
+            "report_settings.weekly_day",
+            "fixed_user_id"
+        ],
+        "{}",
+        refused.body
+    );
+    let foreign_user = call(
+        &world.state,
+        PLATFORM_ADMIN,
+        routes::settings::update,
+        patch(
+            world.admin_a,
+            json!({ "assignment": "fixed", "fixed_user_id": world.admin_b }),
+        ),
+    )
+    .await;
+    assert_eq!(foreign_user.status, 400, "{}", foreign_user.body);
+
+    // Dealer B's admin neither reads nor changes A's settings.
+    let b_read = call(
+        &world.state,
+        READ,
+        routes::settings::get,
+        on(&world, world.admin_b, "GET", &path, Some(a), None),
+    )
+    .await;
+    assert_eq!(b_read.status, 404);
+    let b_write = call(
+        &world.state,
+        PLATFORM_ADMIN,
+        routes::settings::update,
+        patch(world.admin_b, json!({ "disclose_at_start": false })),
+    )
+    .await;
+    assert_eq!(b_write.status, 404);
+    // A salesperson of A may read but not change them.
+    let user_write = call(
+        &world.state,
+        PLATFORM_ADMIN,
+        routes::settings::update,
+        patch(world.user_a, json!({ "disclose_at_start": false })),
+    )
+    .await;
+    assert_eq!(user_write.status, 403, "{}", user_write.body);
+}

@@ -876,3 +876,281 @@ async fn an_experiment_assigns_new_conversations_stably_and_compares_variants_wi
     .await;
     assert_eq!(other.status, 404, "{}", other.body);
 }
+
+// ------------------------------------------------------------------ conversation analysis
+
+async fn close(world: &World, conversation: i64) -> Answer {
+    call(
+        &world.state,
+        WRITE,
+        conversations::update,
+        request(
+            "PATCH",
+            &format!("/v1/dealerships/{}/conversations/{conversation}", world.dealer_a),
+            &[
+                ("dealership_id", world.dealer_a.to_string()),
+                ("conversation_id", conversation.to_string()),
+            ],
+            bearer(world.token(world.manager_a)),
+            Some(json!({ "status": "closed" })),
+        ),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn closing_a_conversation_analyses_it_once_per_state_with_an_explained_lead_score() {
+    let world = world().await;
+    let (_, key) = world
+        .api_key(world.dealer_a, &["conversations:write", "messages:write"])
+        .await;
+    let conversation = start(&world, &key, "web").await;
+    say(
+        &world,
+        widget(&key),
+        conversation,
+        "Do you have a Honda Civic? How much is it?",
+    )
+    .await;
+    say(
+        &world,
+        widget(&key),
+        conversation,
+        "Great, can I book a test drive on Saturday?",
+    )
+    .await;
+
+    // No ANALYSIS_QUEUE_URL: the close runs the analysis in-process.
+    let closed = close(&world, conversation).await;
+    assert_eq!(closed.status, 200, "{}", closed.body);
+    let detail = read(&world, conversation).await;
+    let analysed = &detail["conversation"];
+    let score = analysed["lead_score"].as_i64().unwrap();
+    let factors = &analysed["lead_score_factors"];
+    assert_eq!(factors["source"], "rules", "{factors}");
+    let names: Vec<&str> = factors["factors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["name"].as_str().unwrap())
+        .collect();
+    for expected in [
+        "contact_email",
+        "engagement",
+        "vehicles_matched",
+        "test_drive",
+        "price_or_availability",
+    ] {
+        assert!(names.contains(&expected), "{expected} missing from {names:?}");
+    }
+    let sum: i64 = factors["factors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["points"].as_i64().unwrap())
+        .sum();
+    assert_eq!(score, sum.clamp(0, 100), "the score is the sum of its factors");
+    assert!(
+        analysed["summary"].as_str().unwrap().contains("test drive"),
+        "{analysed}"
+    );
+    assert!(analysed["intents"].as_array().unwrap().contains(&json!("test_drive")));
+
+    // The same state again (a redelivered job, the cron): nothing to do.
+    let dealership = DealershipId(world.dealer_a);
+    let again = rylie_app::analysis::run(&world.state, dealership, conversation)
+        .await
+        .unwrap();
+    assert_eq!(again, rylie_app::analysis::Outcome::AlreadyCurrent);
+    // Another dealership's id for it: not found.
+    let other = rylie_app::analysis::run(&world.state, DealershipId(world.dealer_b), conversation)
+        .await
+        .unwrap();
+    assert_eq!(other, rylie_app::analysis::Outcome::NotFound);
+    // The customer writes again: a new state, analysed again.
+    say(
+        &world,
+        widget(&key),
+        conversation,
+        "Also, what would my trade-in be worth?",
+    )
+    .await;
+    let fresh = rylie_app::analysis::run(&world.state, dealership, conversation)
+        .await
+        .unwrap();
+    assert!(
+        matches!(fresh, rylie_app::analysis::Outcome::Analysed { .. }),
+        "{fresh:?}"
+    );
+}
+
+#[tokio::test]
+async fn the_model_summarises_and_a_strongly_negative_reading_hands_over_once() {
+    let mut world = world().await;
+    world.state.config.email_from = Some("Rylie <noreply@rylie.test>".to_owned());
+    world
+        .owner_sql(&format!(
+            "UPDATE dealerships SET handover_email = 'sales@alpha.test' WHERE id = {}",
+            world.dealer_a
+        ))
+        .await;
+    let (_, key) = world
+        .api_key(world.dealer_a, &["conversations:write", "messages:write"])
+        .await;
+    // The turns run offline; the words alone are not negative enough to hand over.
+    let conversation = start(&world, &key, "web").await;
+    say(
+        &world,
+        widget(&key),
+        conversation,
+        "I asked about the Civic twice already.",
+    )
+    .await;
+    assert_eq!(read(&world, conversation).await["conversation"]["status"], "active");
+
+    let stub = LlmStub::start(|_| {
+        StubReply::Text(
+            "```json\n{\"summary\": \"Customer is frustrated about repeated Civic questions.\", \"sentiment\": -0.9}\n```"
+                .into(),
+        )
+    })
+    .await;
+    use_model(&mut world, &stub);
+    let dealership = DealershipId(world.dealer_a);
+    let outcome = rylie_app::analysis::run(&world.state, dealership, conversation)
+        .await
+        .unwrap();
+    assert_eq!(
+        outcome,
+        rylie_app::analysis::Outcome::Analysed {
+            lead_score: match outcome {
+                rylie_app::analysis::Outcome::Analysed { lead_score, .. } => lead_score,
+                _ => unreachable!("asserted just below"),
+            },
+            source: "model",
+            handed_over: true
+        }
+    );
+    // The transcript went to the model as quoted data, with no tools on offer.
+    let sent = &stub.requests()[0];
+    assert!(sent.get("tools").is_none_or(Value::is_null), "{sent}");
+    let user = sent["messages"][1]["content"].as_str().unwrap();
+    assert!(user.starts_with("<transcript>"), "{user}");
+
+    let detail = read(&world, conversation).await;
+    let analysed = &detail["conversation"];
+    assert_eq!(analysed["status"], "escalated");
+    assert_eq!(analysed["handover_reasons"], json!(["negative_sentiment"]));
+    assert_eq!(
+        analysed["summary"],
+        "Customer is frustrated about repeated Civic questions."
+    );
+    assert_eq!(analysed["sentiment"], -0.9);
+    assert_eq!(analysed["dossier"]["reasons"], json!(["negative_sentiment"]));
+    assert_eq!(analysed["assigned_to"], world.manager_a);
+    assert_eq!(support::outbox(&world).len(), 1, "one dossier mail");
+
+    // The job again: current, no second escalation or mail.
+    let again = rylie_app::analysis::run(&world.state, dealership, conversation)
+        .await
+        .unwrap();
+    assert_eq!(again, rylie_app::analysis::Outcome::AlreadyCurrent);
+    assert_eq!(support::outbox(&world).len(), 1);
+}
+
+#[tokio::test]
+async fn a_model_that_answers_nonsense_leaves_the_rules_analysis_with_the_error() {
+    let mut world = world().await;
+    let (_, key) = world
+        .api_key(world.dealer_a, &["conversations:write", "messages:write"])
+        .await;
+    let conversation = start(&world, &key, "web").await;
+    say(&world, widget(&key), conversation, "Is the Tahoe available?").await;
+    let stub = LlmStub::start(|_| StubReply::Text("Sure! The customer seems nice.".into())).await;
+    use_model(&mut world, &stub);
+    let outcome = rylie_app::analysis::run(&world.state, DealershipId(world.dealer_a), conversation)
+        .await
+        .unwrap();
+    assert!(
+        matches!(
+            outcome,
+            rylie_app::analysis::Outcome::Analysed {
+                source: "rules",
+                handed_over: false,
+                ..
+            }
+        ),
+        "{outcome:?}"
+    );
+    let factors = read(&world, conversation).await["conversation"]["lead_score_factors"].clone();
+    assert!(
+        factors["model_error"].as_str().unwrap().contains("no JSON object"),
+        "{factors}"
+    );
+}
+
+#[tokio::test]
+async fn the_cron_queues_idle_and_closed_conversations_and_the_worker_analyses_them() {
+    let mut world = world().await;
+    let queue = rylie_testkit::sqs::MotoQueue::create("rylie-analysis").await;
+    world.state.sqs = Some(rylie_cloud::Sqs::new(&rylie_testkit::moto_config().await));
+    world.state.config.analysis_queue_url = Some(queue.url.clone());
+    let (_, key) = world
+        .api_key(world.dealer_a, &["conversations:write", "messages:write"])
+        .await;
+    let idle = start(&world, &key, "web").await;
+    say(&world, widget(&key), idle, "Do you have a Civic?").await;
+    let recent = start(&world, &key, "web").await;
+    say(&world, widget(&key), recent, "Do you have a Tahoe?").await;
+    world
+        .owner_sql(&format!(
+            "UPDATE messages SET created_at = created_at - interval '2 hours' WHERE conversation_id = {idle};
+             UPDATE conversations SET last_message_at = last_message_at - interval '2 hours' WHERE id = {idle}"
+        ))
+        .await;
+
+    let swept = rylie_app::analysis::sweep(&world.state).await.unwrap();
+    assert_eq!(swept.queued, 1, "only the idle conversation");
+    let mut batch = queue.receive().await;
+    assert_eq!(batch.records.len(), 1);
+    // The worker gets it along with a malformed message and a message of another type.
+    batch.records.extend(
+        rylie_testkit::sqs::batch([
+            ("broken".to_owned(), "{not json".to_owned()),
+            (
+                "wrong-type".to_owned(),
+                json!({ "type": "email.password_reset", "version": 1, "dealership_id": world.dealer_a,
+                        "idempotency_key": "x", "payload": {} })
+                .to_string(),
+            ),
+        ])
+        .records,
+    );
+    let response = rylie_app::jobs::conversation_analysis(&world.state, batch).await;
+    assert!(response.batch_item_failures.is_empty(), "nothing to retry");
+    let analysed = read(&world, idle).await;
+    assert!(analysed["conversation"]["lead_score"].is_i64(), "{analysed}");
+    let owner = support::owner(&world.db).await;
+    let failures: i64 = owner
+        .query_one(
+            "SELECT count(*) FROM job_failures WHERE job_type = 'conversation_analysis'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(failures, 2, "the two unusable messages are recorded");
+
+    // Analysed: the next sweep finds nothing. Closing the recent one queues it at once.
+    assert_eq!(rylie_app::analysis::sweep(&world.state).await.unwrap().queued, 0);
+    assert_eq!(close(&world, recent).await.status, 200);
+    let closed = queue.receive().await;
+    assert_eq!(closed.records.len(), 1);
+    assert!(
+        closed.records[0]
+            .body
+            .as_deref()
+            .unwrap()
+            .contains(&format!("\"conversation_id\":{recent}"))
+    );
+}

@@ -5,7 +5,6 @@
 
 mod support;
 
-use aws_lambda_events::sqs::{SqsEvent, SqsMessage};
 use rylie_app::{
     http::{self, Access},
     inventory::drop::incoming_key,
@@ -14,7 +13,11 @@ use rylie_app::{
 };
 use rylie_cloud::{BlobStore, Sqs};
 use rylie_domain::{Action, DealershipId};
-use rylie_testkit::{moto_config, unique_name};
+use rylie_testkit::{
+    moto_config,
+    sqs::{MotoQueue, one_message},
+    unique_name,
+};
 use serde_json::{Value, json};
 use support::{World, bearer, call};
 
@@ -24,69 +27,22 @@ const FEED: &str = "VIN\tStock\tMake\tModel\tYear\tPrice\n\
 
 struct Cloud {
     s3: aws_sdk_s3::Client,
-    sqs: aws_sdk_sqs::Client,
     bucket: String,
-    queue_url: String,
+    queue: MotoQueue,
 }
 
 /// A world whose files live in a moto bucket and whose imports go through a moto queue.
 async fn world_with_cloud() -> (World, Cloud) {
     let aws = moto_config().await;
     let s3 = aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&aws).force_path_style(true).build());
-    let sqs = aws_sdk_sqs::Client::new(&aws);
     let bucket = unique_name("rylie-files").to_lowercase();
     s3.create_bucket().bucket(&bucket).send().await.unwrap();
-    let queue_url = sqs
-        .create_queue()
-        .queue_name(unique_name("rylie-inventory-import"))
-        .send()
-        .await
-        .unwrap()
-        .queue_url
-        .unwrap();
+    let queue = MotoQueue::create("rylie-inventory-import").await;
     let mut world = World::new().await;
     world.state.files = BlobStore::s3(&aws, bucket.clone());
     world.state.sqs = Some(Sqs::new(&aws));
-    world.state.config.inventory_import_queue_url = Some(queue_url.clone());
-    (
-        world,
-        Cloud {
-            s3,
-            sqs,
-            bucket,
-            queue_url,
-        },
-    )
-}
-
-/// The queue's messages as the Lambda event source would hand them to the worker.
-async fn receive(cloud: &Cloud) -> SqsEvent {
-    let received = cloud
-        .sqs
-        .receive_message()
-        .queue_url(&cloud.queue_url)
-        .max_number_of_messages(10)
-        .wait_time_seconds(1)
-        .send()
-        .await
-        .unwrap();
-    let mut event = SqsEvent::default();
-    for message in received.messages.unwrap_or_default() {
-        let mut record = SqsMessage::default();
-        record.message_id = message.message_id;
-        record.body = message.body;
-        event.records.push(record);
-    }
-    event
-}
-
-fn one_message(id: &str, body: String) -> SqsEvent {
-    let mut record = SqsMessage::default();
-    record.message_id = Some(id.to_owned());
-    record.body = Some(body);
-    let mut event = SqsEvent::default();
-    event.records.push(record);
-    event
+    world.state.config.inventory_import_queue_url = Some(queue.url.clone());
+    (world, Cloud { s3, bucket, queue })
 }
 
 async fn import_rows(world: &World, dealership: i64) -> Vec<(String, String, Value)> {
@@ -137,7 +93,7 @@ async fn an_upload_is_stored_queued_and_applied_once_however_often_the_message_c
         FEED.as_bytes()
     );
 
-    let delivered = receive(&cloud).await;
+    let delivered = cloud.queue.receive().await;
     assert_eq!(delivered.records.len(), 1);
     let again = delivered.clone();
     let response = jobs::inventory_import(&world.state, delivered).await;
@@ -155,9 +111,10 @@ async fn an_upload_is_stored_queued_and_applied_once_however_often_the_message_c
 async fn a_file_dropped_in_the_bucket_becomes_one_import_through_the_notification() {
     let (world, cloud) = world_with_cloud().await;
     let queue_arn = cloud
-        .sqs
+        .queue
+        .client
         .get_queue_attributes()
-        .queue_url(&cloud.queue_url)
+        .queue_url(&cloud.queue.url)
         .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
         .send()
         .await
@@ -183,7 +140,7 @@ async fn a_file_dropped_in_the_bucket_becomes_one_import_through_the_notificatio
         .await
         .unwrap();
     // moto sends a test event when the notification is configured; the worker ignores it.
-    let setup = receive(&cloud).await;
+    let setup = cloud.queue.receive().await;
     assert!(
         jobs::inventory_import(&world.state, setup)
             .await
@@ -201,7 +158,7 @@ async fn a_file_dropped_in_the_bucket_becomes_one_import_through_the_notificatio
         .send()
         .await
         .unwrap();
-    let notified = receive(&cloud).await;
+    let notified = cloud.queue.receive().await;
     assert_eq!(notified.records.len(), 1, "the bucket notified the queue");
     let redelivered = notified.clone();
     assert!(

@@ -11,7 +11,7 @@ pub mod rate_limit;
 pub mod secrets;
 
 pub use blob::{BlobStore, PresignedUpload};
-pub use mail::{Mailer, OutgoingEmail};
+pub use mail::{Attachment, Mailer, OutgoingEmail};
 pub use queue::{JobMessage, Sqs};
 pub use rate_limit::{Decision, DynamoLimiter, MemoryLimiter, RateLimiter, Tier};
 pub use secrets::Secrets;

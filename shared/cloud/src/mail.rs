@@ -9,11 +9,19 @@
 //! quoted-printable), so it opens in any mail client and tests can read it back exactly as a
 //! recipient would. The file name is the message id [`Mailer::send`] returns.
 //!
+//! # Attachments
+//!
+//! A message with [`Attachment`]s (a scheduled report's CSV) is `multipart/mixed`: the same
+//! `multipart/alternative` part first, then each attachment, base64. [`rfc5322`] is the one
+//! MIME builder: the outbox writes its output, and SES gets the same bytes through
+//! `SendRawEmail`, so what a test reads in the outbox is what SES sends.
+//!
 //! # SES and its errors
 //!
-//! [`Mailer::Ses`] uses `SendEmail` with a text and an HTML body: SES builds the MIME itself,
-//! and we need no header of our own. Its errors fall in two kinds, and the caller acts on the
-//! difference ([`CloudError::is_transient`]):
+//! [`Mailer::Ses`] uses `SendEmail` with a text and an HTML body when there is no attachment
+//! (SES builds the MIME itself), and `SendRawEmail` with [`rfc5322`]'s document when there
+//! is. Its errors fall in two kinds, and the caller acts on the difference
+//! ([`CloudError::is_transient`]):
 //!
 //! * **permanent** ([`CloudError::MailRejected`]): `MessageRejected` (the address or content
 //!   refused, an unverified sender in the sandbox), `MailFromDomainNotVerified`, and
@@ -24,13 +32,14 @@
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use aws_sdk_ses::error::ProvideErrorMetadata;
-use aws_sdk_ses::types::{Body, Content, Destination, Message};
+use aws_sdk_ses::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_ses::primitives::Blob;
+use aws_sdk_ses::types::{Body, Content, Destination, Message, RawMessage};
 
 use crate::{CloudError, describe_sdk_error};
 
 /// One message to one recipient: the `from` and `to` mailboxes (`Name <addr>` or `addr`), a
-/// subject, and the same content as plain text and as HTML.
+/// subject, the same content as plain text and as HTML, and any attachments.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OutgoingEmail {
     pub from: String,
@@ -38,6 +47,20 @@ pub struct OutgoingEmail {
     pub subject: String,
     pub text: String,
     pub html: String,
+    pub attachments: Vec<Attachment>,
+    /// Extra header fields (`List-Unsubscribe`, …), written as given after the standard ones;
+    /// line breaks in them are removed. With any, SES gets the raw message.
+    pub headers: Vec<(String, String)>,
+}
+
+/// A file sent with a message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Attachment {
+    /// The name the recipient sees (`report.csv`); quotes and line breaks are replaced.
+    pub file_name: String,
+    /// `text/csv; charset=utf-8`, `application/pdf`, ...
+    pub content_type: String,
+    pub content: Vec<u8>,
 }
 
 /// Where outgoing mail goes.
@@ -77,10 +100,73 @@ impl Mailer {
     /// Sends `email`; returns the message id (SES's, or the outbox file's name without `.eml`).
     pub async fn send(&self, email: &OutgoingEmail) -> Result<String, CloudError> {
         match self {
-            Mailer::Ses { client } => ses_send(client, email).await,
+            Mailer::Ses { client } if email.attachments.is_empty() && email.headers.is_empty() => {
+                ses_send(client, email).await
+            }
+            Mailer::Ses { client } => ses_send_raw(client, email).await,
             Mailer::Outbox { dir } => outbox_write(dir, email).await,
         }
     }
+}
+
+/// SES's refusal as a [`CloudError`]: permanent for the codes in [`PERMANENT_SES_CODES`],
+/// transient otherwise.
+fn ses_error<E, R>(operation: &'static str, error: &SdkError<E, R>) -> CloudError
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    let permanent = error
+        .as_service_error()
+        .and_then(|e| e.code())
+        .is_some_and(|code| PERMANENT_SES_CODES.contains(&code));
+    let described = describe_sdk_error(error);
+    if permanent {
+        CloudError::MailRejected {
+            operation,
+            reason: described,
+        }
+    } else {
+        CloudError::Mail {
+            operation,
+            message: described,
+        }
+    }
+}
+
+/// `SendRawEmail` with the document [`rfc5322`] builds (the outbox's, byte for byte).
+async fn ses_send_raw(client: &aws_sdk_ses::Client, email: &OutgoingEmail) -> Result<String, CloudError> {
+    let now = chrono::Utc::now();
+    let document = rfc5322(email, &message_id(now), now);
+    let raw = RawMessage::builder()
+        .data(Blob::new(document.into_bytes()))
+        .build()
+        .map_err(|e| CloudError::Mail {
+            operation: "ses send raw",
+            message: format!("building the message: {e}"),
+        })?;
+    let result = client
+        .send_raw_email()
+        .source(&email.from)
+        .destinations(header_text(&email.to))
+        .raw_message(raw)
+        .send()
+        .await;
+    match result {
+        Ok(output) => Ok(output.message_id),
+        Err(error) => Err(ses_error("ses send raw", &error)),
+    }
+}
+
+/// A unique message id: time, process and a sequence number.
+fn message_id(now: chrono::DateTime<chrono::Utc>) -> String {
+    static SEQUENCE: AtomicU64 = AtomicU64::new(0);
+    format!(
+        "{}-{}-{}",
+        now.format("%Y%m%dT%H%M%S%.6fZ"),
+        std::process::id(),
+        SEQUENCE.fetch_add(1, Ordering::Relaxed)
+    )
 }
 
 async fn ses_send(client: &aws_sdk_ses::Client, email: &OutgoingEmail) -> Result<String, CloudError> {
@@ -113,37 +199,17 @@ async fn ses_send(client: &aws_sdk_ses::Client, email: &OutgoingEmail) -> Result
         .await;
     match result {
         Ok(output) => Ok(output.message_id),
-        Err(error) => {
-            let permanent = error
-                .as_service_error()
-                .and_then(|e| e.code())
-                .is_some_and(|code| PERMANENT_SES_CODES.contains(&code));
-            let described = describe_sdk_error(&error);
-            if permanent {
-                Err(CloudError::MailRejected {
-                    operation: "ses send",
-                    reason: described,
-                })
-            } else {
-                Err(transient(described))
-            }
-        }
+        Err(error) => Err(ses_error("ses send", &error)),
     }
 }
 
 async fn outbox_write(dir: &Path, email: &OutgoingEmail) -> Result<String, CloudError> {
-    static SEQUENCE: AtomicU64 = AtomicU64::new(0);
     let fail = |message: String| CloudError::Mail {
         operation: "outbox write",
         message: format!("{}: {message}", dir.display()),
     };
     let now = chrono::Utc::now();
-    let id = format!(
-        "{}-{}-{}",
-        now.format("%Y%m%dT%H%M%S%.6fZ"),
-        std::process::id(),
-        SEQUENCE.fetch_add(1, Ordering::Relaxed)
-    );
+    let id = message_id(now);
     let document = rfc5322(email, &id, now);
     tokio::fs::create_dir_all(dir)
         .await
@@ -161,7 +227,8 @@ async fn outbox_write(dir: &Path, email: &OutgoingEmail) -> Result<String, Cloud
 }
 
 /// The message as an RFC 5322 document with CRLF line ends: `multipart/alternative`, text
-/// first (clients show the last part they can render, so HTML wins where it can).
+/// first (clients show the last part they can render, so HTML wins where it can); with
+/// attachments, that part inside a `multipart/mixed` followed by each attachment in base64.
 pub fn rfc5322(email: &OutgoingEmail, id: &str, date: chrono::DateTime<chrono::Utc>) -> String {
     let domain = email
         .from
@@ -182,12 +249,38 @@ pub fn rfc5322(email: &OutgoingEmail, id: &str, date: chrono::DateTime<chrono::U
     header("Subject", &encode_word(&header_text(&email.subject)));
     header("Date", &date.to_rfc2822());
     header("Message-ID", &format!("<{id}@{domain}>"));
+    for (name, value) in &email.headers {
+        let name: String = name.chars().filter(|c| c.is_ascii_graphic() && *c != ':').collect();
+        header(&name, &header_text(value));
+    }
     header("MIME-Version", "1.0");
-    header(
-        "Content-Type",
-        &format!("multipart/alternative; boundary=\"{boundary}\""),
-    );
+    let alternative_type = format!("multipart/alternative; boundary=\"{boundary}\"");
+    if email.attachments.is_empty() {
+        header("Content-Type", &alternative_type);
+        out.push_str("\r\n");
+        push_alternative(&mut out, email, &boundary);
+        return out;
+    }
+    let mixed = format!("=_rylie_mixed_{id}");
+    header("Content-Type", &format!("multipart/mixed; boundary=\"{mixed}\""));
     out.push_str("\r\n");
+    out.push_str(&format!("--{mixed}\r\nContent-Type: {alternative_type}\r\n\r\n"));
+    push_alternative(&mut out, email, &boundary);
+    for attachment in &email.attachments {
+        let name = file_name_text(&attachment.file_name);
+        let content_type = header_text(&attachment.content_type).replace('"', "");
+        out.push_str(&format!("--{mixed}\r\n"));
+        out.push_str(&format!("Content-Type: {content_type}; name=\"{name}\"\r\n"));
+        out.push_str(&format!("Content-Disposition: attachment; filename=\"{name}\"\r\n"));
+        out.push_str("Content-Transfer-Encoding: base64\r\n\r\n");
+        out.push_str(&base64_lines(&attachment.content));
+    }
+    out.push_str(&format!("--{mixed}--\r\n"));
+    out
+}
+
+/// The text and HTML parts between `boundary` lines, closed.
+fn push_alternative(out: &mut String, email: &OutgoingEmail, boundary: &str) {
     for (content_type, body) in [("text/plain", &email.text), ("text/html", &email.html)] {
         out.push_str(&format!("--{boundary}\r\n"));
         out.push_str(&format!("Content-Type: {content_type}; charset=utf-8\r\n"));
@@ -196,7 +289,77 @@ pub fn rfc5322(email: &OutgoingEmail, id: &str, date: chrono::DateTime<chrono::U
         out.push_str("\r\n");
     }
     out.push_str(&format!("--{boundary}--\r\n"));
+}
+
+/// A file name fit for a quoted MIME parameter: printable ASCII without quotes or backslashes.
+fn file_name_text(name: &str) -> String {
+    let cleaned: String = name
+        .chars()
+        .map(|c| {
+            if (c.is_ascii_graphic() && c != '"' && c != '\\') || c == ' ' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    if cleaned.trim().is_empty() {
+        "attachment".to_owned()
+    } else {
+        cleaned
+    }
+}
+
+const BASE64_ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+/// RFC 2045 base64 in lines of 76 characters, each ended by CRLF.
+fn base64_lines(content: &[u8]) -> String {
+    let mut encoded = String::with_capacity(content.len().div_ceil(3) * 4);
+    for chunk in content.chunks(3) {
+        let bytes = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
+        let group = (u32::from(bytes[0]) << 16) | (u32::from(bytes[1]) << 8) | u32::from(bytes[2]);
+        for position in 0..4 {
+            if position <= chunk.len() {
+                encoded.push(BASE64_ALPHABET[((group >> (18 - 6 * position)) & 63) as usize] as char);
+            } else {
+                encoded.push('=');
+            }
+        }
+    }
+    let mut out = String::with_capacity(encoded.len() + encoded.len() / 76 * 2 + 2);
+    for line in encoded.as_bytes().chunks(76) {
+        out.push_str(std::str::from_utf8(line).expect("base64 is ASCII"));
+        out.push_str("\r\n");
+    }
     out
+}
+
+/// Decodes base64, ignoring line breaks (tests and tools read attachments with it); None for
+/// anything else than the alphabet, `=` padding and whitespace.
+pub fn decode_base64(encoded: &str) -> Option<Vec<u8>> {
+    let mut bytes = Vec::with_capacity(encoded.len() / 4 * 3);
+    let mut group = 0u32;
+    let mut filled = 0;
+    for c in encoded.bytes().filter(|c| !c.is_ascii_whitespace()) {
+        if c == b'=' {
+            break;
+        }
+        let value = BASE64_ALPHABET.iter().position(|&a| a == c)? as u32;
+        group = (group << 6) | value;
+        filled += 1;
+        if filled == 4 {
+            bytes.extend_from_slice(&[(group >> 16) as u8, (group >> 8) as u8, group as u8]);
+            group = 0;
+            filled = 0;
+        }
+    }
+    match filled {
+        0 => {}
+        2 => bytes.push((group >> 4) as u8),
+        3 => bytes.extend_from_slice(&[(group >> 10) as u8, (group >> 2) as u8]),
+        _ => return None,
+    }
+    Some(bytes)
 }
 
 /// A header value on one line: a CR or LF would start a header of the caller's choosing.
@@ -288,7 +451,71 @@ mod tests {
             subject: "Réinitialiser\r\nBcc: victim@example.com".into(),
             text: format!("Hello = world\nA long line: {}\n", "x".repeat(100)),
             html: "<p>Hello</p>".into(),
+            attachments: Vec::new(),
+            headers: Vec::new(),
         }
+    }
+
+    #[test]
+    fn a_message_with_an_attachment_is_multipart_mixed_with_the_file_in_base64() {
+        let date = chrono::DateTime::parse_from_rfc3339("2026-01-02T03:04:05Z")
+            .unwrap()
+            .into();
+        let csv = format!("section,value\r\n{}\r\n", "conversations,12,".repeat(20));
+        let mut message = email();
+        message.attachments.push(Attachment {
+            file_name: "report \"2026\"\r\n.csv".into(),
+            content_type: "text/csv; charset=utf-8".into(),
+            content: csv.clone().into_bytes(),
+        });
+        let document = rfc5322(&message, "abc", date);
+        assert!(document.contains("Content-Type: multipart/mixed; boundary=\"=_rylie_mixed_abc\"\r\n"));
+        assert!(
+            document.contains(
+                "\r\n--=_rylie_mixed_abc\r\nContent-Type: multipart/alternative; boundary=\"=_rylie_abc\"\r\n"
+            )
+        );
+        assert!(document.contains("Content-Type: text/html; charset=utf-8\r\n"));
+        assert!(document.contains("--=_rylie_abc--\r\n--=_rylie_mixed_abc\r\n"));
+        assert!(document.contains("Content-Disposition: attachment; filename=\"report _2026___.csv\"\r\n"));
+        assert!(document.ends_with("--=_rylie_mixed_abc--\r\n"));
+        assert!(document.lines().all(|line| line.len() <= 78), "{document}");
+        let encoded = document
+            .split("Content-Transfer-Encoding: base64\r\n\r\n")
+            .nth(1)
+            .unwrap()
+            .split("--=_rylie_mixed_abc--")
+            .next()
+            .unwrap();
+        assert_eq!(decode_base64(encoded).unwrap(), csv.into_bytes());
+    }
+
+    #[test]
+    fn base64_round_trips_every_padding() {
+        for text in ["", "f", "fo", "foo", "foob", "fooba", "foobar"] {
+            let encoded = base64_lines(text.as_bytes());
+            assert_eq!(decode_base64(&encoded).unwrap(), text.as_bytes(), "{encoded}");
+        }
+        assert_eq!(base64_lines(b"foobar"), "Zm9vYmFy\r\n");
+        assert_eq!(base64_lines(b"fo"), "Zm8=\r\n");
+        assert_eq!(decode_base64("Zm9v!"), None);
+    }
+
+    #[test]
+    fn extra_headers_are_written_on_one_line_each() {
+        let mut email = email();
+        email.headers = vec![(
+            "List-Unsubscribe".to_owned(),
+            "<mailto:sales@alpha.test?subject=unsubscribe>\r\nBcc: victim@example.com".to_owned(),
+        )];
+        let document = rfc5322(&email, "abc", chrono::Utc::now());
+        assert!(
+            document.contains(
+                "\r\nList-Unsubscribe: <mailto:sales@alpha.test?subject=unsubscribe>  Bcc: victim@example.com\r\n"
+            ),
+            "{document}"
+        );
+        assert!(!document.contains("\r\nBcc:"), "no header injection");
     }
 
     #[test]

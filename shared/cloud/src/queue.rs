@@ -132,6 +132,171 @@ impl Sqs {
     }
 }
 
+/// A message waiting in a dead-letter queue, as an operator inspects it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DeadLetter {
+    pub message_id: String,
+    /// How often it was delivered before SQS gave up on it (and once more by this look).
+    pub receive_count: u32,
+    /// When it was first sent, in milliseconds since the epoch.
+    pub sent_at_ms: Option<i64>,
+    pub body: String,
+}
+
+/// SQS's longest visibility timeout: 12 hours.
+pub const MAX_VISIBILITY_SECONDS: u32 = 12 * 60 * 60;
+
+/// How long a listed message stays hidden from other readers of the dead-letter queue.
+const LIST_VISIBILITY_SECONDS: i32 = 30;
+/// How long a message being moved stays hidden: long enough to send it and delete it.
+const MOVE_VISIBILITY_SECONDS: i32 = 120;
+
+impl Sqs {
+    /// Keeps a received message hidden for `seconds` more (at most SQS's 12 hours) instead of
+    /// letting it come back after the queue's visibility timeout: a job that must wait (quiet
+    /// hours) hands its message back to SQS with this, and it returns once, when due.
+    pub async fn hide_for(&self, queue_url: &str, receipt_handle: &str, seconds: u32) -> Result<(), CloudError> {
+        self.client
+            .change_message_visibility()
+            .queue_url(queue_url)
+            .receipt_handle(receipt_handle)
+            .visibility_timeout(seconds.min(MAX_VISIBILITY_SECONDS) as i32)
+            .send()
+            .await
+            .map_err(|e| CloudError::Queue {
+                operation: "sqs change message visibility",
+                queue: queue_url.to_owned(),
+                message: describe_sdk_error(&e),
+            })?;
+        Ok(())
+    }
+
+    /// The URL of the queue named `name` (`rylie-staging-email-dlq`).
+    pub async fn queue_url(&self, name: &str) -> Result<String, CloudError> {
+        let answer = self
+            .client
+            .get_queue_url()
+            .queue_name(name)
+            .send()
+            .await
+            .map_err(|e| CloudError::Queue {
+                operation: "sqs get queue url",
+                queue: name.to_owned(),
+                message: describe_sdk_error(&e),
+            })?;
+        answer.queue_url.ok_or_else(|| CloudError::Queue {
+            operation: "sqs get queue url",
+            queue: name.to_owned(),
+            message: "no URL in the answer".to_owned(),
+        })
+    }
+
+    /// Reads up to `max` messages of a dead-letter queue without removing them. SQS has no
+    /// true peek: each listed message is received, so it is hidden from other readers for
+    /// [`LIST_VISIBILITY_SECONDS`] and its receive count goes up by one.
+    pub async fn dead_letters(&self, queue_url: &str, max: usize) -> Result<Vec<DeadLetter>, CloudError> {
+        let mut letters = Vec::new();
+        while letters.len() < max {
+            let batch = self
+                .receive(queue_url, max - letters.len(), LIST_VISIBILITY_SECONDS)
+                .await?;
+            if batch.is_empty() {
+                break;
+            }
+            letters.extend(batch.into_iter().map(|(letter, _)| letter));
+        }
+        Ok(letters)
+    }
+
+    /// Moves up to `max` messages from a dead-letter queue back to the queue its job reads,
+    /// each sent before it is deleted: a crash in between leaves a copy in both, which the
+    /// jobs' idempotency keys make harmless, and never loses one. Returns how many moved.
+    pub async fn redrive(&self, dead_letter_url: &str, target_url: &str, max: usize) -> Result<usize, CloudError> {
+        let mut moved = 0;
+        while moved < max {
+            let batch = self
+                .receive(dead_letter_url, max - moved, MOVE_VISIBILITY_SECONDS)
+                .await?;
+            if batch.is_empty() {
+                break;
+            }
+            for (letter, receipt) in batch {
+                let mut request = self
+                    .client
+                    .send_message()
+                    .queue_url(target_url)
+                    .message_body(&letter.body);
+                if is_fifo(target_url) {
+                    request = request
+                        .message_group_id("redrive")
+                        .message_deduplication_id(&letter.message_id);
+                }
+                request.send().await.map_err(|e| CloudError::Queue {
+                    operation: "sqs send (redrive)",
+                    queue: target_url.to_owned(),
+                    message: describe_sdk_error(&e),
+                })?;
+                self.client
+                    .delete_message()
+                    .queue_url(dead_letter_url)
+                    .receipt_handle(receipt)
+                    .send()
+                    .await
+                    .map_err(|e| CloudError::Queue {
+                        operation: "sqs delete (redrive)",
+                        queue: dead_letter_url.to_owned(),
+                        message: describe_sdk_error(&e),
+                    })?;
+                moved += 1;
+            }
+        }
+        Ok(moved)
+    }
+
+    /// One ReceiveMessage of at most ten (SQS's limit) with their receipt handles.
+    async fn receive(
+        &self,
+        queue_url: &str,
+        max: usize,
+        visibility_seconds: i32,
+    ) -> Result<Vec<(DeadLetter, String)>, CloudError> {
+        use aws_sdk_sqs::types::MessageSystemAttributeName as Attribute;
+        let answer = self
+            .client
+            .receive_message()
+            .queue_url(queue_url)
+            .max_number_of_messages(max.clamp(1, 10) as i32)
+            .visibility_timeout(visibility_seconds)
+            .wait_time_seconds(0)
+            .message_system_attribute_names(Attribute::ApproximateReceiveCount)
+            .message_system_attribute_names(Attribute::SentTimestamp)
+            .send()
+            .await
+            .map_err(|e| CloudError::Queue {
+                operation: "sqs receive",
+                queue: queue_url.to_owned(),
+                message: describe_sdk_error(&e),
+            })?;
+        Ok(answer
+            .messages
+            .unwrap_or_default()
+            .into_iter()
+            .map(|message| {
+                let attribute = |name: Attribute| message.attributes.as_ref().and_then(|a| a.get(&name)).cloned();
+                let letter = DeadLetter {
+                    message_id: message.message_id.clone().unwrap_or_default(),
+                    receive_count: attribute(Attribute::ApproximateReceiveCount)
+                        .and_then(|count| count.parse().ok())
+                        .unwrap_or(0),
+                    sent_at_ms: attribute(Attribute::SentTimestamp).and_then(|at| at.parse().ok()),
+                    body: message.body.clone().unwrap_or_default(),
+                };
+                (letter, message.receipt_handle.unwrap_or_default())
+            })
+            .collect())
+    }
+}
+
 /// Whether the queue is a FIFO queue: SQS requires FIFO queue names to end in `.fifo`.
 pub fn is_fifo(queue_url: &str) -> bool {
     queue_url.ends_with(".fifo")

@@ -188,3 +188,92 @@ fn parse_names_what_is_wrong() {
         assert_eq!(error.to_string(), expected, "{body}");
     }
 }
+
+#[tokio::test]
+async fn a_dead_letter_queue_is_listed_and_redriven_without_losing_a_message() {
+    let config = rylie_testkit::moto_config().await;
+    let client = aws_sdk_sqs::Client::new(&config);
+    let source = create_queue(&client, false).await;
+    let dead_name = rylie_testkit::unique_name("jobs-dlq");
+    client.create_queue().queue_name(&dead_name).send().await.unwrap();
+    let sqs = Sqs::new(&config);
+    let dead = sqs.queue_url(&dead_name).await.unwrap();
+    for n in 0..13 {
+        client
+            .send_message()
+            .queue_url(&dead)
+            .message_body(format!("{{\"n\": {n}}}"))
+            .send()
+            .await
+            .unwrap();
+    }
+
+    let listed = sqs.dead_letters(&dead, 5).await.unwrap();
+    assert_eq!(listed.len(), 5, "at most --max");
+    assert!(
+        listed
+            .iter()
+            .all(|letter| letter.receive_count >= 1 && letter.sent_at_ms.is_some())
+    );
+    assert!(listed[0].body.starts_with("{\"n\": "), "{:?}", listed[0]);
+
+    // The five listed are hidden for a while; the other eight move now, in batches of ten.
+    let moved = sqs.redrive(&dead, &source, 100).await.unwrap();
+    assert_eq!(moved, 8);
+    let mut bodies = Vec::new();
+    loop {
+        let received = client
+            .receive_message()
+            .queue_url(&source)
+            .max_number_of_messages(10)
+            .send()
+            .await
+            .unwrap()
+            .messages
+            .unwrap_or_default();
+        if received.is_empty() {
+            break;
+        }
+        bodies.extend(received.into_iter().filter_map(|m| m.body));
+    }
+    assert_eq!(bodies.len(), 8);
+    assert!(bodies.iter().all(|body| body.starts_with("{\"n\": ")));
+
+    let missing = sqs.queue_url(&rylie_testkit::unique_name("no-such-queue")).await;
+    assert!(matches!(missing, Err(CloudError::Queue { .. })), "{missing:?}");
+}
+
+#[tokio::test]
+async fn a_received_message_can_be_hidden_until_it_is_due() {
+    let config = rylie_testkit::moto_config().await;
+    let client = aws_sdk_sqs::Client::new(&config);
+    let queue = create_queue(&client, false).await;
+    let sqs = Sqs::new(&config);
+    sqs.send(&queue, &import_job(Some(7), "deferred")).await.unwrap();
+    let received = client
+        .receive_message()
+        .queue_url(&queue)
+        .visibility_timeout(1)
+        .send()
+        .await
+        .unwrap()
+        .messages
+        .unwrap();
+    let receipt = received[0].receipt_handle.clone().unwrap();
+    sqs.hide_for(&queue, &receipt, 3600).await.unwrap();
+    // Its own one-second timeout has passed; the hour has not.
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    let again = client
+        .receive_message()
+        .queue_url(&queue)
+        .send()
+        .await
+        .unwrap()
+        .messages
+        .unwrap_or_default();
+    assert!(again.is_empty(), "still hidden: {again:?}");
+    assert!(matches!(
+        sqs.hide_for(&queue, "not-a-receipt", 60).await,
+        Err(CloudError::Queue { .. })
+    ));
+}

@@ -13,7 +13,9 @@ pub mod dealership;
 pub mod feed;
 pub mod mail;
 pub mod prompt;
+pub mod report;
 pub mod vin;
+pub mod webhook;
 
 pub use access::{Action, Principal, Role};
 pub use api_key::ApiKey;

@@ -126,14 +126,21 @@ pub struct Conversation {
     pub dossier: Option<serde_json::Value>,
     pub intents: serde_json::Value,
     pub sentiment: Option<f64>,
+    /// The analysis job's summary of the conversation (when it closed or went idle).
+    pub summary: Option<String>,
+    /// 0–100: how likely the customer is to buy, by the rules in `lead_score_factors`.
+    pub lead_score: Option<i32>,
+    /// The score's factors (name, points, evidence), its inputs and who wrote the summary.
+    pub lead_score_factors: serde_json::Value,
+    pub analysed_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
 
 const CONVERSATION_COLUMNS: &str = "c.id, c.dealership_id, c.customer_id, c.customer_name, c.customer_phone,
     c.customer_email, c.channel, c.status, c.assigned_to, c.ai_paused, c.escalated_at, c.last_message_at,
-    c.persona_id, c.lead_id, c.handover_reasons, c.dossier, c.intents, c.sentiment::float8, c.created_at,
-    c.updated_at";
+    c.persona_id, c.lead_id, c.handover_reasons, c.dossier, c.intents, c.sentiment::float8, c.summary,
+    c.lead_score, c.lead_score_factors, c.analysed_at, c.created_at, c.updated_at";
 
 fn conversation(row: &Row) -> Conversation {
     Conversation {
@@ -155,8 +162,12 @@ fn conversation(row: &Row) -> Conversation {
         dossier: row.get(15),
         intents: row.get(16),
         sentiment: row.get(17),
-        created_at: row.get(18),
-        updated_at: row.get(19),
+        summary: row.get(18),
+        lead_score: row.get(19),
+        lead_score_factors: row.get(20),
+        analysed_at: row.get(21),
+        created_at: row.get(22),
+        updated_at: row.get(23),
     }
 }
 

@@ -213,3 +213,62 @@ pub async fn set_active(
         .map_err(StoreError::query("changing a dealership's active flag"))?;
     Ok(rows.first().map(from_row))
 }
+
+/// The settings the assistant, the handover and the reports read, as stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Settings {
+    pub business_hours: serde_json::Value,
+    pub ai_config: serde_json::Value,
+    pub agent_config: serde_json::Value,
+    pub report_settings: serde_json::Value,
+}
+
+/// A change of settings: `business_hours` and `report_settings` are replaced, `ai_config` and
+/// `agent_config` merged key by key (so a key this API does not manage is kept).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SettingsChange {
+    pub business_hours: Option<serde_json::Value>,
+    pub ai_config: Option<serde_json::Value>,
+    pub agent_config: Option<serde_json::Value>,
+    pub report_settings: Option<serde_json::Value>,
+}
+
+/// Reads the settings (with `change` applied first, when given); None: no such dealership.
+pub async fn settings(
+    tx: &Transaction<'_>,
+    id: DealershipId,
+    change: Option<&SettingsChange>,
+) -> Result<Option<Settings>, StoreError> {
+    let none = SettingsChange::default();
+    let change = change.unwrap_or(&none);
+    let rows = tx
+        .query_typed(
+            "WITH changed AS (
+                 UPDATE dealerships SET business_hours = coalesce($2, business_hours),
+                        ai_config = ai_config || coalesce($3, '{}'),
+                        agent_config = agent_config || coalesce($4, '{}'),
+                        report_settings = coalesce($5, report_settings)
+                  WHERE id = $1 AND ($2::jsonb IS NOT NULL OR $3::jsonb IS NOT NULL OR $4::jsonb IS NOT NULL
+                                     OR $5::jsonb IS NOT NULL)
+                  RETURNING business_hours, ai_config, agent_config, report_settings)
+             SELECT * FROM changed
+             UNION ALL
+             SELECT business_hours, ai_config, agent_config, report_settings FROM dealerships
+              WHERE id = $1 AND NOT EXISTS (SELECT FROM changed)",
+            &[
+                (&id.0, Type::INT8),
+                (&change.business_hours, Type::JSONB),
+                (&change.ai_config, Type::JSONB),
+                (&change.agent_config, Type::JSONB),
+                (&change.report_settings, Type::JSONB),
+            ],
+        )
+        .await
+        .map_err(StoreError::query("reading or changing a dealership's settings"))?;
+    Ok(rows.first().map(|row| Settings {
+        business_hours: row.get(0),
+        ai_config: row.get(1),
+        agent_config: row.get(2),
+        report_settings: row.get(3),
+    }))
+}

@@ -161,3 +161,96 @@ pub async fn links(tx: &Transaction<'_>, dealership: DealershipId, lead: i64) ->
         conversation_id: row.get(1),
     }))
 }
+
+/// What a lead's first-contact e-mail needs: the customer, the vehicle they asked about (as it
+/// is now), the dealership's facts, and the customer's local time for quiet hours.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FirstContactTarget {
+    pub customer_name: Option<String>,
+    pub customer_email: Option<String>,
+    /// The customer opted out of e-mail.
+    pub email_opted_out: bool,
+    /// The customer's UTC offset now, in seconds: their own zone, else the dealership's
+    /// (PostgreSQL's time-zone database resolves it).
+    pub utc_offset_seconds: i32,
+    /// The customer's state or province code, for stricter quiet hours.
+    pub customer_state: Option<String>,
+    pub dealership_name: String,
+    pub dealership_phone: Option<String>,
+    pub dealership_email: Option<String>,
+    pub dealership_website: Option<String>,
+    /// The postal address CAN-SPAM wants in commercial mail.
+    pub postal_address: Option<String>,
+    /// `ai_config.quiet_hours`, when the dealership set its own.
+    pub quiet_hours: Option<serde_json::Value>,
+    pub persona_name: Option<String>,
+    pub vehicle: Option<LeadVehicle>,
+}
+
+/// The vehicle of a lead, from inventory.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LeadVehicle {
+    pub year: Option<i32>,
+    pub make: Option<String>,
+    pub model: Option<String>,
+    pub trim: Option<String>,
+    pub stock_number: Option<String>,
+    /// Whole dollars, as listed.
+    pub price: Option<f64>,
+    pub vdp_url: Option<String>,
+    /// Still for sale.
+    pub is_active: bool,
+}
+
+pub async fn first_contact_target(
+    tx: &Transaction<'_>,
+    dealership: DealershipId,
+    lead: i64,
+) -> Result<Option<FirstContactTarget>, StoreError> {
+    let rows = tx
+        .query_typed(
+            "SELECT coalesce(cu.full_name, nullif(concat_ws(' ', cu.first_name, cu.last_name), '')), cu.email,
+                    cu.email_opted_out_at IS NOT NULL,
+                    extract(epoch FROM (now() AT TIME ZONE coalesce(cu.timezone, d.timezone))
+                                      - (now() AT TIME ZONE 'UTC'))::int4,
+                    nullif(coalesce(cu.address ->> 'region', cu.address ->> 'state'), ''),
+                    d.name, d.contact_phone, d.contact_email, d.website,
+                    nullif(concat_ws(', ', d.street, d.city, nullif(concat_ws(' ', d.region, d.postal_code), '')), ''),
+                    d.ai_config -> 'quiet_hours', p.name,
+                    v.year, v.make, v.model, v.trim, v.stock_number, v.price::float8, v.vdp_url, v.is_active
+               FROM leads l
+               JOIN dealerships d ON d.id = l.dealership_id
+               LEFT JOIN customers cu ON cu.dealership_id = l.dealership_id AND cu.id = l.customer_id
+               LEFT JOIN vehicles v ON v.dealership_id = l.dealership_id AND v.id = l.vehicle_id
+               LEFT JOIN LATERAL (SELECT name FROM personas
+                                   WHERE dealership_id = l.dealership_id AND is_active AND is_default LIMIT 1) p ON true
+              WHERE l.dealership_id = $1 AND l.id = $2",
+            &[(&dealership.0, Type::INT8), (&lead, Type::INT8)],
+        )
+        .await
+        .map_err(StoreError::query("reading a lead's first-contact target"))?;
+    Ok(rows.first().map(|row| FirstContactTarget {
+        customer_name: row.get(0),
+        customer_email: row.get(1),
+        email_opted_out: row.get(2),
+        utc_offset_seconds: row.get(3),
+        customer_state: row.get(4),
+        dealership_name: row.get(5),
+        dealership_phone: row.get(6),
+        dealership_email: row.get(7),
+        dealership_website: row.get(8),
+        postal_address: row.get(9),
+        quiet_hours: row.get(10),
+        persona_name: row.get(11),
+        vehicle: row.get::<_, Option<bool>>(19).map(|is_active| LeadVehicle {
+            year: row.get(12),
+            make: row.get(13),
+            model: row.get(14),
+            trim: row.get(15),
+            stock_number: row.get(16),
+            price: row.get(17),
+            vdp_url: row.get(18),
+            is_active,
+        }),
+    }))
+}

@@ -22,6 +22,7 @@
 //! use `set_config(name, value, true)`, which ends with the transaction and does not pin.
 //! Migrations are the exception (advisory lock, DDL), and they run as their own function.
 
+pub mod analysis;
 pub mod audit;
 pub mod auth;
 pub mod connect;
@@ -41,10 +42,12 @@ pub mod leads;
 pub mod migrate;
 pub mod page;
 pub mod personas;
+pub mod reports;
 pub mod scope;
 pub mod turns;
 pub mod users;
 pub mod vehicles;
+pub mod webhooks;
 
 pub use connect::{ConnectSettings, SslMode};
 pub use db::{AsConnectionError, Db, is_connection_broken};

@@ -64,6 +64,9 @@ pub struct TurnContext {
     /// Assistant turns in a row that failed (the model down or its reply refused).
     pub consecutive_failures: i32,
     pub conversation_started: DateTime<Utc>,
+    /// The analysis job's summary of the conversation, when it has been analysed (it went
+    /// idle and the customer came back): what the prompt gives for turns beyond its budget.
+    pub summary: Option<String>,
 }
 
 /// Stores the customer's message (unless `idempotency_key` was seen on this conversation
@@ -109,7 +112,7 @@ pub async fn begin(
                 (SELECT count(*) FROM messages WHERE dealership_id = $1 AND conversation_id = $2
                                                  AND sender = 'customer') + 1,
                 coalesce((c.ai_context ->> 'consecutive_failures')::int, 0),
-                c.created_at
+                c.created_at, c.summary
            FROM d JOIN c ON true
            LEFT JOIN customers cu ON cu.dealership_id = $1 AND cu.id = c.customer_id
            LEFT JOIN p ON true
@@ -170,6 +173,7 @@ pub async fn begin(
         customer_turns: row.get(30),
         consecutive_failures: row.get(31),
         conversation_started: row.get(32),
+        summary: row.get(33),
     }))
 }
 
@@ -189,7 +193,8 @@ pub struct TurnResult<'a> {
     pub reply_to: Option<i64>,
     pub intents: &'a serde_json::Value,
     pub sentiment: f32,
-    pub consecutive_failures: i32,
+    /// None: left as it is (an escalation from outside a turn, by the analysis job).
+    pub consecutive_failures: Option<i32>,
     /// Set: escalate with these reasons and this dossier.
     pub handover: Option<(&'a serde_json::Value, &'a serde_json::Value)>,
     /// `stop` or `start`: the customer's choice for this channel.
@@ -250,7 +255,8 @@ pub async fn finish(
                   UPDATE conversations c SET
                       last_message_at = coalesce((SELECT created_at FROM reply), c.last_message_at),
                       intents = $10, sentiment = $11::float8::numeric(4,3),
-                      ai_context = jsonb_set(c.ai_context, '{consecutive_failures}', to_jsonb($12::int)),
+                      ai_context = CASE WHEN $12::int4 IS NULL THEN c.ai_context
+                                        ELSE jsonb_set(c.ai_context, '{consecutive_failures}', to_jsonb($12::int4)) END,
                       status = CASE WHEN $9 THEN 'escalated' ELSE c.status END,
                       escalated_at = CASE WHEN $9 AND c.status <> 'escalated' THEN now() ELSE c.escalated_at END,
                       assigned_to = CASE WHEN $9 THEN coalesce(c.assigned_to, (SELECT id FROM assignee))

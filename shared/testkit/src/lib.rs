@@ -8,6 +8,7 @@
 //!   (`RYLIE_TEST_MOTO_URL`).
 
 pub mod llm_stub;
+pub mod sqs;
 
 use std::sync::atomic::{AtomicU32, Ordering};
 

@@ -52,6 +52,42 @@ impl Hours {
         hours
     }
 
+    /// Reads hours a person is setting (the settings route): every key a weekday, every value
+    /// a range, `{"open", "close"}`, `"closed"` or null; anything else is refused, named.
+    pub fn parse_strict(value: &Value) -> Result<Self, String> {
+        let Value::Object(map) = value else {
+            return Err("must be an object of weekdays, e.g. {\"mon\": \"09:00-19:00\"}".to_owned());
+        };
+        for (key, day) in map {
+            let lower = key.to_ascii_lowercase();
+            if !DAYS
+                .iter()
+                .any(|(short, long)| lower == *short || lower == long.to_ascii_lowercase())
+            {
+                return Err(format!("{key:?} is not a weekday (mon … sun)"));
+            }
+            let readable = match day {
+                Value::Null => true,
+                Value::String(text) if text.eq_ignore_ascii_case("closed") => true,
+                Value::String(range) => range
+                    .split_once('-')
+                    .and_then(|(open, close)| times(open, close))
+                    .is_some(),
+                Value::Object(times_of) => matches!(
+                    (times_of.get("open"), times_of.get("close")),
+                    (Some(Value::String(open)), Some(Value::String(close))) if times(open, close).is_some()
+                ),
+                _ => false,
+            };
+            if !readable {
+                return Err(format!(
+                    "{key}: {day} is not \"HH:MM-HH:MM\" (opening before closing), {{\"open\", \"close\"}} or \"closed\""
+                ));
+            }
+        }
+        Ok(Self::parse(value))
+    }
+
     /// Whether the hours are set at all.
     pub fn known(&self) -> bool {
         self.known
@@ -120,6 +156,23 @@ fn times(open: &str, close: &str) -> Option<(NaiveTime, NaiveTime)> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn hours_being_set_are_read_strictly() {
+        let hours = Hours::parse_strict(&json!({ "mon": "09:00-19:00", "Sunday": "closed", "sat": null,
+                                                 "tue": { "open": "10:00", "close": "18:00" } }))
+        .unwrap();
+        assert!(hours.known());
+        for (bad, says) in [
+            (json!({ "funday": "09:00-17:00" }), "not a weekday"),
+            (json!({ "mon": "19:00-09:00" }), "opening before closing"),
+            (json!({ "mon": "9 to 5" }), "HH:MM"),
+            (json!("09:00-17:00"), "must be an object"),
+        ] {
+            let error = Hours::parse_strict(&bad).unwrap_err();
+            assert!(error.contains(says), "{bad}: {error}");
+        }
+    }
 
     fn at(text: &str) -> NaiveDateTime {
         NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M").unwrap()

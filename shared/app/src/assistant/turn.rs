@@ -197,7 +197,7 @@ pub async fn take_turn(state: &State, input: &TurnInput<'_>) -> Result<TurnOutco
                 Responder::Model(model) => {
                     let system = prompt::system_prompt(&context, &hours);
                     let request = super::model::ChatRequest {
-                        messages: prompt::messages(system, &context.history, input.text),
+                        messages: prompt::messages(system, &context.history, context.summary.as_deref(), input.text),
                         temperature: context.temperature as f32,
                         max_tokens: u32::try_from(context.max_tokens).unwrap_or(500),
                         tools: tools::specs(),
@@ -363,7 +363,7 @@ pub async fn take_turn(state: &State, input: &TurnInput<'_>) -> Result<TurnOutco
             reply_to: Some(message_id),
             intents: &intents,
             sentiment: classification.sentiment,
-            consecutive_failures: failures,
+            consecutive_failures: Some(failures),
             handover: dossier.as_ref().map(|dossier| (&handover_reasons, dossier)),
             opt,
         },
@@ -472,17 +472,6 @@ fn dossier(
         .chain(std::iter::once(message))
         .collect();
     let first_reason = reasons.first().and_then(Value::as_str).unwrap_or_default();
-    let next_step = match first_reason {
-        "human_request" => "Contact the customer: they asked for a person.",
-        "commitment_request" | "negotiation" => "Follow up on price with a manager; the assistant agreed to nothing.",
-        "financing" => "Discuss financing: the customer's credit or payment question is open.",
-        "trade_in" => "Arrange a trade-in appraisal.",
-        "complaint" | "legal" | "negative_sentiment" => "A manager should contact the customer about their concern.",
-        "vehicle_not_in_stock" => "Offer alternatives or an incoming vehicle: nothing in stock matched.",
-        "turn_limit" => "Take over the conversation: it is long and not converging.",
-        "persona_keyword" => "Follow up on the topic the dealership routes to staff.",
-        _ => "Answer the customer's last message: the assistant could not.",
-    };
     json!({
         "summary": format!(
             "{} wrote {} message(s) on {}; handed over for: {}.",
@@ -510,9 +499,24 @@ fn dossier(
         "waiting_for": message,
         "recent_messages": asked.iter().rev().take(5).rev().collect::<Vec<_>>(),
         "reasons": reasons,
-        "suggested_next_step": next_step,
+        "suggested_next_step": suggested_next_step(first_reason),
         "local_time": context.local_time.format("%Y-%m-%d %H:%M").to_string(),
     })
+}
+
+/// What the person taking over should do first, by the first handover reason.
+pub fn suggested_next_step(reason: &str) -> &'static str {
+    match reason {
+        "human_request" => "Contact the customer: they asked for a person.",
+        "commitment_request" | "negotiation" => "Follow up on price with a manager; the assistant agreed to nothing.",
+        "financing" => "Discuss financing: the customer's credit or payment question is open.",
+        "trade_in" => "Arrange a trade-in appraisal.",
+        "complaint" | "legal" | "negative_sentiment" => "A manager should contact the customer about their concern.",
+        "vehicle_not_in_stock" => "Offer alternatives or an incoming vehicle: nothing in stock matched.",
+        "turn_limit" => "Take over the conversation: it is long and not converging.",
+        "persona_keyword" => "Follow up on the topic the dealership routes to staff.",
+        _ => "Answer the customer's last message: the assistant could not.",
+    }
 }
 
 /// The time a turn may take inside a function of `timeout`.

@@ -9,11 +9,10 @@ use rylie_cloud::{CloudError, JobMessage, OutgoingEmail};
 use rylie_store::{
     Scope, StoreError, auth as store_auth,
     email_deliveries::{self, Claim, NewDelivery, Unsent},
-    job_failures::{self, JobFailure},
+    job_failures::JobFailure,
     scope,
 };
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use super::templates;
@@ -25,7 +24,6 @@ pub const PASSWORD_RESET_VERSION: u32 = 1;
 /// How long a reset link works.
 pub const RESET_TOKEN_MINUTES: i64 = 30;
 /// Lead first contacts share the queue; their sender is not built yet.
-const FIRST_CONTACT_JOB: &str = "lead.first_contact";
 /// How long a claimed delivery belongs to its worker: longer than the function's timeout, so
 /// a second worker never sends while the first may still be sending.
 const CLAIM_LEASE: Duration = Duration::from_secs(90);
@@ -74,6 +72,9 @@ pub enum Outcome {
     Rejected { reason: String },
     /// An unknown type or version, or a payload of the wrong shape; recorded in `job_failures`.
     Unusable { reason: String },
+    /// Not yet: automated mail waits for the customer's sending hours (quiet hours) until
+    /// `until`; nothing recorded, the message comes back then.
+    Deferred { until: chrono::DateTime<Utc> },
 }
 
 /// Why a message could not be handled now. [`EmailError::is_transient`] says whether SQS
@@ -124,11 +125,29 @@ pub async fn run(state: &State, message: &JobMessage, sqs_message_id: Option<&st
                 Err(error) => unusable(state, message, sqs_message_id, format!("payload: {error}")).await,
             }
         }
-        (FIRST_CONTACT_JOB, _) => {
-            // Kept whole in job_failures (it holds no secret), to be replayed once the sender
-            // exists, rather than dropped: a lead's first contact is not lost.
-            let reason = "the lead first-contact sender is not built yet; kept to replay".to_owned();
-            unusable(state, message, sqs_message_id, reason).await
+        (crate::reports::mail::JOB, crate::reports::mail::VERSION) => {
+            match serde_json::from_value::<crate::reports::mail::Payload>(message.payload.clone()) {
+                Ok(payload) => match message.dealership_id {
+                    Some(dealership) => {
+                        crate::reports::mail::send(state, message, rylie_domain::DealershipId(dealership), &payload)
+                            .await
+                    }
+                    None => unusable(state, message, sqs_message_id, "names no dealership".to_owned()).await,
+                },
+                Err(error) => unusable(state, message, sqs_message_id, format!("payload: {error}")).await,
+            }
+        }
+        (super::first_contact::JOB, super::first_contact::VERSION) => {
+            match serde_json::from_value::<super::first_contact::Payload>(message.payload.clone()) {
+                Ok(payload) => match message.dealership_id {
+                    Some(dealership) => {
+                        let dealership = rylie_domain::DealershipId(dealership);
+                        super::first_contact::send(state, message, dealership, &payload, Utc::now()).await
+                    }
+                    None => unusable(state, message, sqs_message_id, "names no dealership".to_owned()).await,
+                },
+                Err(error) => unusable(state, message, sqs_message_id, format!("payload: {error}")).await,
+            }
         }
         (job_type, version) => {
             let reason = format!("no e-mail job {job_type:?} version {version}");
@@ -145,7 +164,7 @@ async fn unusable(
     reason: String,
 ) -> Result<Outcome, EmailError> {
     let payload = rylie_store::audit::redact(message.payload.clone());
-    record_failure(
+    crate::jobs::record_failure(
         state,
         &JobFailure {
             job_type: &message.r#type,
@@ -158,40 +177,6 @@ async fn unusable(
     )
     .await?;
     Ok(Outcome::Unusable { reason })
-}
-
-/// Records an unusable message in `job_failures` (platform scope: the dealership, if any,
-/// is only what the message claims).
-pub async fn record_failure(state: &State, failure: &JobFailure<'_>) -> Result<(), EmailError> {
-    // A message may name a dealership that does not exist; the row keeps the claim in its
-    // payload instead of failing on the foreign key.
-    let mut client = state.db.client().await?;
-    let tx = scope::begin(&mut client, Scope::Platform).await?;
-    let known = match failure.dealership_id {
-        Some(id) => {
-            rylie_store::dealerships::gate(&tx, rylie_domain::DealershipId(id)).await?
-                != rylie_store::dealerships::Gate::Missing
-        }
-        None => true,
-    };
-    let mut payload = failure.payload.clone();
-    let failure = if known {
-        failure.clone()
-    } else {
-        if let Value::Object(map) = &mut payload {
-            map.insert("claimed_dealership_id".to_owned(), failure.dealership_id.into());
-        }
-        JobFailure {
-            dealership_id: None,
-            payload: &payload,
-            ..failure.clone()
-        }
-    };
-    job_failures::record(&tx, &failure).await?;
-    tx.commit()
-        .await
-        .map_err(StoreError::query("recording an unusable job message"))?;
-    Ok(())
 }
 
 async fn send_password_reset(
@@ -233,6 +218,8 @@ async fn send_password_reset(
         subject: rendered.subject.clone(),
         text: rendered.text,
         html: rendered.html,
+        attachments: Vec::new(),
+        headers: Vec::new(),
     };
     let unwanted = (!target.token_current)
         .then_some("not sent: the token was replaced, used or has expired, so the link would not work");
@@ -246,7 +233,7 @@ async fn send_password_reset(
 /// e-mail per idempotency key while a claim is held, and `unwanted` (a reason) records the
 /// delivery as suppressed instead of sending. See the module docs of [`crate::email`] for
 /// the guarantee.
-async fn send_once(
+pub(crate) async fn send_once(
     state: &State,
     client: &mut rylie_store::Client,
     scope: Scope,
@@ -366,6 +353,8 @@ async fn send_dossier(
         subject: rendered.subject.clone(),
         text: rendered.text,
         html: rendered.html,
+        attachments: Vec::new(),
+        headers: Vec::new(),
     };
     tx.commit()
         .await

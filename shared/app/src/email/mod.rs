@@ -38,6 +38,7 @@
 //! Without `EMAIL_QUEUE_URL` the request runs the job itself ([`submit`]), and the mail is an
 //! `.eml` file in `<LOCAL_DATA_DIR>/outbox` (see `rylie_cloud::mail`).
 
+pub mod first_contact;
 pub mod job;
 pub mod templates;
 

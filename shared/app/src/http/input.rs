@@ -283,6 +283,111 @@ impl Fields {
         }
     }
 
+    /// A JSON object, as sent (the caller checks its inside).
+    pub fn object(&mut self, field: &str) -> Option<Value> {
+        self.accepts(field, json!({ "type": "object" }));
+        match self.take(field) {
+            None => None,
+            Some(value @ Value::Object(_)) => Some(value),
+            Some(_) => {
+                self.error(field, "INVALID_TYPE", "must be an object");
+                None
+            }
+        }
+    }
+
+    /// An RFC 3339 date-time (`2026-12-01T00:00:00Z`).
+    pub fn time(&mut self, field: &str, required: bool) -> Option<chrono::DateTime<chrono::Utc>> {
+        let text = self.string(field, required, 1, 64);
+        self.accepts(field, json!({ "type": "string", "format": "date-time" }));
+        match chrono::DateTime::parse_from_rfc3339(&text?) {
+            Ok(at) => Some(at.with_timezone(&chrono::Utc)),
+            Err(_) => {
+                self.error(
+                    field,
+                    "INVALID_FORMAT",
+                    "must be an RFC 3339 time, e.g. 2026-12-01T00:00:00Z",
+                );
+                None
+            }
+        }
+    }
+
+    /// A list of `min..=max` objects, each read by `reader` like a body of its own: its
+    /// problems are reported as `field[i].name`, and the item schema is the reader's.
+    pub fn objects<T>(
+        &mut self,
+        field: &str,
+        required: bool,
+        (min, max): (usize, usize),
+        reader: impl Fn(&mut Fields) -> T,
+    ) -> Option<Vec<T>> {
+        let mut item = Fields::describe();
+        reader(&mut item);
+        self.accepts(
+            field,
+            json!({ "type": "array", "minItems": min, "maxItems": max, "items": item.schema() }),
+        );
+        if required {
+            self.required.insert(field.to_owned());
+        }
+        let items = match self.take(field) {
+            None if required => {
+                self.error(field, "REQUIRED", "is required");
+                return None;
+            }
+            None => return None,
+            Some(Value::Array(items)) if (min..=max).contains(&items.len()) => items,
+            Some(Value::Array(_)) => {
+                self.error(field, "INVALID_LENGTH", format!("must have {min} to {max} items"));
+                return None;
+            }
+            Some(_) => {
+                self.error(field, "INVALID_TYPE", "must be a list of objects");
+                return None;
+            }
+        };
+        let total = items.len();
+        let mut read = Vec::with_capacity(total);
+        for (index, value) in items.into_iter().enumerate() {
+            let Value::Object(map) = value else {
+                self.error(&format!("{field}[{index}]"), "INVALID_TYPE", "must be an object");
+                continue;
+            };
+            let mut fields = Fields::new(map);
+            let value = reader(&mut fields);
+            match fields.finish() {
+                Ok(()) => read.push(value),
+                Err(refused) => {
+                    for error in refused.details {
+                        self.error(&format!("{field}[{index}].{}", error.field), error.code, error.message);
+                    }
+                }
+            }
+        }
+        // Every item read, or none: a caller checks the list as a whole only when it is.
+        (read.len() == total).then_some(read)
+    }
+
+    /// Like [`Fields::strings`], but `required` refuses an absent or null list.
+    pub fn required_strings(
+        &mut self,
+        field: &str,
+        required: bool,
+        max_items: usize,
+        max_len: usize,
+    ) -> Option<Vec<String>> {
+        let absent = self.map.get(field).is_none_or(Value::is_null);
+        let values = self.strings(field, max_items, max_len);
+        if required {
+            self.required.insert(field.to_owned());
+            if absent {
+                self.error(field, "REQUIRED", "is required");
+            }
+        }
+        values
+    }
+
     /// Refuses unknown fields and reports every problem at once.
     pub fn finish(mut self) -> Result<(), ApiError> {
         let unknown: Vec<String> = self

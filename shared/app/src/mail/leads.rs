@@ -21,9 +21,6 @@ use serde_json::{Value, json};
 use super::MailError;
 use crate::State;
 
-/// The `type` of the first-contact job message (on the job-email queue).
-pub const FIRST_CONTACT_JOB: &str = "lead.first_contact";
-
 /// Where a lead came from.
 #[derive(Debug, Clone, Copy)]
 pub struct Origin<'a> {
@@ -186,10 +183,10 @@ async fn queue_first_contact(state: &State, recipient: &Recipient, lead: i64) ->
     let tx = scope::begin(&mut client, Scope::Tenant(dealership)).await?;
     let links = leads::links(&tx, dealership, lead).await?;
     let message = JobMessage {
-        r#type: FIRST_CONTACT_JOB.to_owned(),
-        version: 1,
+        r#type: crate::email::first_contact::JOB.to_owned(),
+        version: crate::email::first_contact::VERSION,
         dealership_id: Some(dealership.0),
-        idempotency_key: format!("{FIRST_CONTACT_JOB}:{lead}"),
+        idempotency_key: format!("{}:{lead}", crate::email::first_contact::JOB),
         payload: json!({
             "lead_id": lead,
             "mode": recipient.first_contact,

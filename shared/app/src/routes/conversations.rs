@@ -258,6 +258,15 @@ pub async fn update(ctx: Ctx<'_>, request: Request) -> Result<Response<Body>, Ap
     tx.commit()
         .await
         .map_err(StoreError::query("updating a conversation"))?;
+    drop(client);
+    if new.status == "closed" && old.status != "closed" {
+        // A lost job is caught up by cron-idle-conversations, which also looks at conversations
+        // closed in the last week: staff are not failed for it.
+        let job = crate::analysis::job_message(dealership, id, new.last_message_at);
+        if let Err(error) = crate::analysis::submit(ctx.state, &job).await {
+            tracing::error!(%error, conversation_id = id, "the closed conversation's analysis was not queued");
+        }
+    }
     Ok(envelope::ok(&ctx.meta, StatusCode::OK, &new))
 }
 

@@ -15,5 +15,8 @@ pub mod openapi;
 pub mod password_reset;
 pub mod personas;
 pub mod registry;
+pub mod reports;
+pub mod settings;
 pub mod users;
 pub mod vehicles;
+pub mod webhooks;

@@ -20,13 +20,14 @@ use rylie_store::{
     personas::Persona,
     users::User,
     vehicles::Vehicle,
+    webhooks::{Delivery as WebhookDelivery, Webhook},
 };
 use schemars::{JsonSchema, SchemaGenerator, generate::SchemaSettings};
 use serde_json::{Map, Value, json};
 
 use super::{
     api_keys, audit_logs, auth, conversations, dealerships, experiments, inventory_imports, password_reset, personas,
-    registry::routes, users,
+    registry::routes, users, webhooks,
 };
 use crate::http::{Access, ApiError, Ctx, health::Health, input};
 
@@ -144,6 +145,32 @@ pub fn operation_bodies(function: &str, schemas: &mut SchemaGenerator) -> Option
         }
         "api-staff-replies-create" => one(201, of(t::<Message>)).reads(input::schema_of(conversations::read_message)),
         "api-experiments-results" => one(200, of(t::<experiments::ExperimentResults>)),
+        "api-experiments-create" => one(201, of(t::<rylie_store::experiments::Experiment>))
+            .reads(input::schema_of(experiments::read_new_experiment)),
+        "api-experiments-list" => OperationBodies::page(
+            of(t::<rylie_store::experiments::Experiment>),
+            rylie_store::experiments::SORTABLE,
+        ),
+        "api-experiments-get" => one(200, of(t::<rylie_store::experiments::Experiment>)),
+        "api-experiments-update" => one(200, of(t::<rylie_store::experiments::Experiment>))
+            .reads(input::schema_of(experiments::read_experiment_update)),
+        "api-experiments-delete" => one(200, of(t::<personas::Deleted>)),
+        "api-dealerships-settings-get" => one(200, of(t::<super::settings::DealershipSettings>)),
+        "api-dealerships-settings-update" => one(200, of(t::<super::settings::DealershipSettings>))
+            .reads(input::schema_of(super::settings::read_settings)),
+        "api-reports-get" => one(200, of(t::<rylie_store::reports::Report>)),
+        "api-webhooks-create" => one(201, of(t::<webhooks::WebhookWithSecret>))
+            .reads(input::schema_of(|fields| webhooks::read_webhook(fields, true))),
+        "api-webhooks-list" => OperationBodies::page(of(t::<Webhook>), rylie_store::webhooks::SORTABLE),
+        "api-webhooks-get" => one(200, of(t::<Webhook>)),
+        "api-webhooks-update" => {
+            one(200, of(t::<Webhook>)).reads(input::schema_of(|fields| webhooks::read_webhook(fields, false)))
+        }
+        "api-webhooks-delete" => one(200, of(t::<webhooks::Deleted>)),
+        "api-webhooks-rotate-secret" => one(200, of(t::<webhooks::WebhookWithSecret>)),
+        "api-webhooks-deliveries" => {
+            OperationBodies::page(of(t::<WebhookDelivery>), rylie_store::webhooks::DELIVERY_SORTABLE)
+        }
         "api-inbound-emails-list" => {
             OperationBodies::page(of(t::<InboundEmail>), rylie_store::inbound_emails::SORTABLE)
         }

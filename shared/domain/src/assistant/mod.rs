@@ -17,9 +17,11 @@
 //! | mask logs | [`mask_pii`] |
 //! | experiments | [`assign_variant`], [`two_proportion_z_test`], [`minimum_sample_size`] |
 //! | quiet hours | [`may_send_automated`] with [`QuietHours`] |
+//! | analyse a conversation, score the lead | [`analysis::analyse`] → [`analysis::Analysis`] |
 //!
 //! Language: English and Spanish, folded (case and accents ignored) — see `text`.
 
+pub mod analysis;
 mod channel;
 mod classify;
 pub mod grounding;

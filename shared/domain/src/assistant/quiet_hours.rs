@@ -15,7 +15,7 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{DateTime, Datelike, Days, FixedOffset, NaiveTime, TimeZone, Utc, Weekday};
+use chrono::{DateTime, Datelike, Days, FixedOffset, NaiveTime, TimeZone, Timelike, Utc, Weekday};
 
 /// A daily sending window, local time, `start` inclusive, `end` exclusive.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -30,6 +30,8 @@ pub enum QuietHoursError {
     EmptyWindow { start: NaiveTime, end: NaiveTime },
     #[error("{0:?} is not a UTC offset such as +05:30, -0500 or UTC; resolve an IANA time zone to its offset first")]
     Offset(String),
+    #[error("quiet hours setting: {0}")]
+    Setting(String),
 }
 
 impl Window {
@@ -106,6 +108,56 @@ impl Default for QuietHours {
 }
 
 impl QuietHours {
+    /// A dealership's setting (`ai_config.quiet_hours`), whole local hours:
+    /// `{"start": 8, "end": 21, "states": {"FL": {"start": 8, "end": 20, "sunday": false}}}`.
+    /// Everything is optional; what is missing keeps the default (08–21 every day), and a
+    /// state's `"sunday": false` stops sending on Sundays there.
+    pub fn from_setting(setting: &serde_json::Value) -> Result<Self, QuietHoursError> {
+        let invalid = |what: String| QuietHoursError::Setting(what);
+        let schedule = |value: &serde_json::Value, base: Schedule| -> Result<Schedule, QuietHoursError> {
+            let hour = |key: &str, default: u32| match value.get(key) {
+                None => Ok(default),
+                Some(hour) => hour
+                    .as_u64()
+                    .filter(|hour| *hour <= 24)
+                    .map(|hour| hour as u32)
+                    .ok_or_else(|| invalid(format!("`{key}` must be a whole hour 0-24, got {hour}"))),
+            };
+            // A state's hours default to the dealership's own (Monday's window stands for all).
+            let base_window = base.day(Weekday::Mon).unwrap_or(Window::hours(8, 21)?);
+            let end_hour = match base_window.end.hour() {
+                23 if base_window.end.minute() == 59 => 24,
+                hour => hour,
+            };
+            let start = hour("start", base_window.start.hour())?;
+            let end = hour("end", end_hour)?;
+            let mut schedule = Schedule::every_day(Window::hours(start, end)?);
+            if value.get("sunday").and_then(serde_json::Value::as_bool) == Some(false) {
+                schedule = schedule.with_day(Weekday::Sun, None);
+            }
+            Ok(schedule)
+        };
+        let mut rules = Self::default();
+        if !setting.is_object() {
+            return if setting.is_null() {
+                Ok(rules)
+            } else {
+                Err(invalid(format!("must be an object, got {setting}")))
+            };
+        }
+        rules.default = schedule(setting, rules.default)?;
+        if let Some(states) = setting.get("states") {
+            let states = states
+                .as_object()
+                .ok_or_else(|| invalid("`states` must be an object of state codes".to_owned()))?;
+            for (state, value) in states {
+                let state_schedule = schedule(value, rules.default)?;
+                rules = rules.with_state(state, state_schedule);
+            }
+        }
+        Ok(rules)
+    }
+
     /// These rules with `state`'s schedule set.
     pub fn with_state(mut self, state: &str, schedule: Schedule) -> Self {
         self.states.insert(state.trim().to_ascii_uppercase(), schedule);
@@ -194,4 +246,33 @@ pub fn parse_utc_offset(text: &str) -> Result<FixedOffset, QuietHoursError> {
         return Err(error());
     }
     FixedOffset::east_opt(sign * (hours * 3600 + minutes * 60)).ok_or_else(error)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_dealership_setting_sets_the_default_and_stricter_states() {
+        let rules = QuietHours::from_setting(&serde_json::json!({
+            "start": 9, "end": 20, "states": { "fl": { "end": 19, "sunday": false } }
+        }))
+        .unwrap();
+        assert_eq!(rules.default.day(Weekday::Sun), Some(Window::hours(9, 20).unwrap()));
+        let florida = rules.schedule(Some("FL"));
+        assert_eq!(florida.day(Weekday::Mon), Some(Window::hours(9, 19).unwrap()));
+        assert_eq!(florida.day(Weekday::Sun), None);
+        assert_eq!(
+            QuietHours::from_setting(&serde_json::Value::Null).unwrap(),
+            QuietHours::default()
+        );
+        for bad in [
+            serde_json::json!({ "start": 25 }),
+            serde_json::json!({ "start": 21, "end": 8 }),
+            serde_json::json!({ "states": [] }),
+            serde_json::json!("8-21"),
+        ] {
+            assert!(QuietHours::from_setting(&bad).is_err(), "{bad}");
+        }
+    }
 }

@@ -1,0 +1,16 @@
+//! Computes each queued report once and hands it, with its CSV, to job-email for its
+//! recipients.
+
+use rylie_app::lambda_runtime::{LambdaEvent, run, service_fn};
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), rylie_app::BoxError> {
+    let state = rylie_app::start(env!("CARGO_PKG_NAME")).await?;
+    let state = &state;
+    run(service_fn(
+        async move |event: LambdaEvent<rylie_app::jobs::SqsEvent>| {
+            Ok::<_, rylie_app::BoxError>(rylie_app::reports::job::worker(state, event.payload).await)
+        },
+    ))
+    .await
+}
