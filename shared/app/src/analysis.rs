@@ -353,37 +353,29 @@ pub async fn sweep(state: &State) -> Result<Swept, AnalysisError> {
 
 /// One message of the analysis queue.
 pub async fn handle(state: &State, message: &SqsMessage) -> Handled {
-    let body = message.body.as_deref().unwrap_or_default();
-    let parsed = JobMessage::parse(body)
-        .map_err(|error| error.to_string())
-        .and_then(|job| {
-            if job.r#type != JOB_TYPE || job.version != JOB_VERSION {
-                return Err(format!(
-                    "expected {JOB_TYPE} version {JOB_VERSION}, got {} version {}",
-                    job.r#type, job.version
-                ));
-            }
-            match (
-                job.dealership_id,
-                job.payload.get("conversation_id").and_then(Value::as_i64),
-            ) {
-                (Some(dealership), Some(id)) => Ok((job, DealershipId(dealership), id)),
-                _ => Err("an analysis message needs dealership_id and payload.conversation_id".to_owned()),
-            }
-        });
-    let (job, dealership, id) = match parsed {
-        Ok(parsed) => parsed,
+    let sqs_message_id = message.message_id.as_deref();
+    let job = match crate::jobs::parse_or_record(state, JOB_TYPE, message).await {
+        Ok(job) => job,
+        Err(handled) => return handled,
+    };
+    let target = if (job.r#type.as_str(), job.version) != (JOB_TYPE, JOB_VERSION) {
+        Err(format!(
+            "expected {JOB_TYPE} version {JOB_VERSION}, got {} version {}",
+            job.r#type, job.version
+        ))
+    } else {
+        match (
+            job.dealership_id,
+            job.payload.get("conversation_id").and_then(Value::as_i64),
+        ) {
+            (Some(dealership), Some(id)) => Ok((DealershipId(dealership), id)),
+            _ => Err("an analysis message needs dealership_id and payload.conversation_id".to_owned()),
+        }
+    };
+    let (dealership, id) = match target {
+        Ok(target) => target,
         Err(reason) => {
-            let payload = serde_json::from_str::<Value>(body).unwrap_or_else(|_| json!({ "body_bytes": body.len() }));
-            let failure = rylie_store::job_failures::JobFailure {
-                job_type: JOB_TYPE,
-                dealership_id: None,
-                idempotency_key: message.message_id.as_deref(),
-                message_id: message.message_id.as_deref(),
-                payload: &payload,
-                error: &reason,
-            };
-            return match crate::jobs::record_failure(state, &failure).await {
+            return match crate::jobs::record_unusable(state, &job, sqs_message_id, &reason).await {
                 Ok(()) => Handled::Dropped(reason),
                 Err(error) => Handled::Retry(format!("{reason}; recording it failed: {error}")),
             };

@@ -226,28 +226,10 @@ pub async fn email(state: &State, event: SqsEvent) -> SqsBatchResponse {
 }
 
 async fn handle_email_message(state: &State, message: &SqsMessage) -> Handled {
-    let body = message.body.as_deref().unwrap_or_default();
     let message_id = message.message_id.as_deref();
-    let job_message = match JobMessage::parse(body) {
+    let job_message = match parse_or_record(state, "email", message).await {
         Ok(job_message) => job_message,
-        Err(error) => {
-            // The body may hold a token: keep its JSON with secrets redacted, or only its size.
-            let payload = serde_json::from_str::<serde_json::Value>(body)
-                .map(rylie_store::audit::redact)
-                .unwrap_or_else(|_| serde_json::json!({ "body_bytes": body.len() }));
-            let failure = rylie_store::job_failures::JobFailure {
-                job_type: "email (unparsable)",
-                dealership_id: None,
-                idempotency_key: message_id,
-                message_id,
-                payload: &payload,
-                error: &error.to_string(),
-            };
-            return match record_failure(state, &failure).await {
-                Ok(()) => Handled::Dropped(error.to_string()),
-                Err(record_error) => Handled::Retry(format!("{error}; recording it failed: {record_error}")),
-            };
-        }
+        Err(handled) => return handled,
     };
     let key = &job_message.idempotency_key;
     match email::job::run(state, &job_message, message_id).await {
@@ -296,6 +278,53 @@ async fn defer(state: &State, message: &SqsMessage, until: chrono::DateTime<chro
         Ok(()) => Handled::Later(format!("quiet hours: due at {until}")),
         Err(error) => Handled::Retry(format!("quiet hours: due at {until}; not hidden until then ({error})")),
     }
+}
+
+/// The record's body as a job message. One that does not parse is recorded in `job_failures`
+/// as `<job> (unparsable)` (its JSON with secrets redacted, else only its size: a body may hold
+/// a token) and `Err` says what became of it: dropped, or retried when even the record failed.
+pub async fn parse_or_record(state: &State, job: &str, message: &SqsMessage) -> Result<JobMessage, Handled> {
+    let body = message.body.as_deref().unwrap_or_default();
+    let error = match JobMessage::parse(body) {
+        Ok(parsed) => return Ok(parsed),
+        Err(error) => error.to_string(),
+    };
+    let payload = serde_json::from_str::<serde_json::Value>(body)
+        .map(rylie_store::audit::redact)
+        .unwrap_or_else(|_| serde_json::json!({ "body_bytes": body.len() }));
+    let message_id = message.message_id.as_deref();
+    let failure = rylie_store::job_failures::JobFailure {
+        job_type: &format!("{job} (unparsable)"),
+        dealership_id: None,
+        idempotency_key: message_id,
+        message_id,
+        payload: &payload,
+        error: &error,
+    };
+    Err(match record_failure(state, &failure).await {
+        Ok(()) => Handled::Dropped(error),
+        Err(record_error) => Handled::Retry(format!("{error}; recording it failed: {record_error}")),
+    })
+}
+
+/// Records a job message that can never succeed (an unknown type or version, a payload of the
+/// wrong shape) under its own type and key, secrets redacted from its payload.
+pub async fn record_unusable(
+    state: &State,
+    message: &JobMessage,
+    sqs_message_id: Option<&str>,
+    reason: &str,
+) -> Result<(), rylie_store::StoreError> {
+    let payload = rylie_store::audit::redact(message.payload.clone());
+    let failure = rylie_store::job_failures::JobFailure {
+        job_type: &message.r#type,
+        dealership_id: message.dealership_id,
+        idempotency_key: Some(&message.idempotency_key),
+        message_id: sqs_message_id,
+        payload: &payload,
+        error: reason,
+    };
+    record_failure(state, &failure).await
 }
 
 /// Records an unusable message in `job_failures` (platform scope: the dealership, if any,

@@ -1131,15 +1131,18 @@ async fn the_cron_queues_idle_and_closed_conversations_and_the_worker_analyses_t
     let analysed = read(&world, idle).await;
     assert!(analysed["conversation"]["lead_score"].is_i64(), "{analysed}");
     let owner = support::owner(&world.db).await;
-    let failures: i64 = owner
-        .query_one(
-            "SELECT count(*) FROM job_failures WHERE job_type = 'conversation_analysis'",
-            &[],
-        )
+    let failures: Vec<String> = owner
+        .query("SELECT job_type FROM job_failures ORDER BY id", &[])
         .await
         .unwrap()
-        .get(0);
-    assert_eq!(failures, 2, "the two unusable messages are recorded");
+        .iter()
+        .map(|row| row.get(0))
+        .collect();
+    assert_eq!(
+        failures,
+        ["conversation_analysis (unparsable)", "email.password_reset"],
+        "the two unusable messages are recorded"
+    );
 
     // Analysed: the next sweep finds nothing. Closing the recent one queues it at once.
     assert_eq!(rylie_app::analysis::sweep(&world.state).await.unwrap().queued, 0);

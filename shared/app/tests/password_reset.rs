@@ -6,8 +6,6 @@
 
 mod support;
 
-use std::io::{Read, Write};
-
 use rylie_app::{
     email::job::password_reset_message,
     http::Access,
@@ -277,22 +275,10 @@ async fn world_with_cloud() -> (World, Cloud) {
 /// What moto's SES accepted: `GET /moto-api/data.json`, `ses` → `Message` (id, source,
 /// subject, body — the HTML part when there is one — and destinations).
 fn moto_sent_messages() -> Vec<Value> {
-    let url = std::env::var("RYLIE_TEST_MOTO_URL").unwrap();
-    let address = url.trim_start_matches("http://").trim_end_matches('/');
-    let mut stream = std::net::TcpStream::connect(address).unwrap();
-    write!(
-        stream,
-        "GET /moto-api/data.json HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n"
-    )
-    .unwrap();
-    let mut response = Vec::new();
-    stream.read_to_end(&mut response).unwrap();
-    let response = String::from_utf8(response).unwrap();
-    let (head, body) = response.split_once("\r\n\r\n").unwrap();
-    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
-    assert!(!head.to_ascii_lowercase().contains("chunked"), "{head}");
-    let data: Value = serde_json::from_str(body).unwrap();
-    data["ses"]["Message"].as_array().cloned().unwrap_or_default()
+    rylie_testkit::moto_data()["ses"]["Message"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
 }
 
 fn sent_containing(needle: &str) -> Vec<Value> {

@@ -6,8 +6,6 @@
 
 mod support;
 
-use std::io::{Read, Write};
-
 use aws_lambda_events::sqs::{SqsEvent, SqsMessage};
 use chrono::{DateTime, NaiveDate, Utc};
 use rylie_app::{
@@ -23,7 +21,7 @@ use rylie_domain::{
     DealershipId,
     report::{PeriodKind, ReportPeriod},
 };
-use rylie_testkit::{moto_config, unique_name};
+use rylie_testkit::{moto_config, sqs::MotoQueue, unique_name};
 use serde_json::{Value, json};
 use support::{World, bearer, call, outbox, request};
 
@@ -570,34 +568,16 @@ async fn a_report_message_that_can_never_work_is_recorded_and_acknowledged() {
 
 /// What moto's SES accepted (`GET /moto-api/data.json`): raw messages under `RawMessage`.
 fn moto_raw_messages() -> Vec<Value> {
-    let url = std::env::var("RYLIE_TEST_MOTO_URL").unwrap();
-    let address = url.trim_start_matches("http://").trim_end_matches('/');
-    let mut stream = std::net::TcpStream::connect(address).unwrap();
-    write!(
-        stream,
-        "GET /moto-api/data.json HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n"
-    )
-    .unwrap();
-    let mut response = Vec::new();
-    stream.read_to_end(&mut response).unwrap();
-    let response = String::from_utf8(response).unwrap();
-    let (_, body) = response.split_once("\r\n\r\n").unwrap();
-    let data: Value = serde_json::from_str(body).unwrap();
-    data["ses"]["RawMessage"].as_array().cloned().unwrap_or_default()
+    rylie_testkit::moto_data()["ses"]["RawMessage"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
 }
 
 #[tokio::test]
 async fn through_the_email_queue_a_redelivered_report_is_one_raw_email_with_its_csv() {
     let aws = moto_config().await;
-    let sqs = aws_sdk_sqs::Client::new(&aws);
-    let queue_url = sqs
-        .create_queue()
-        .queue_name(unique_name("rylie-email"))
-        .send()
-        .await
-        .unwrap()
-        .queue_url
-        .unwrap();
+    let queue = MotoQueue::create("rylie-email").await;
     let sender = format!("{}@rylie.test", unique_name("reports"));
     aws_sdk_ses::Client::new(&aws)
         .verify_email_identity()
@@ -609,7 +589,7 @@ async fn through_the_email_queue_a_redelivered_report_is_one_raw_email_with_its_
     seed(&world).await;
     world.state.sqs = Some(Sqs::new(&aws));
     world.state.mailer = Mailer::ses(&aws);
-    world.state.config.email_queue_url = Some(queue_url.clone());
+    world.state.config.email_queue_url = Some(queue.url.clone());
     world.state.config.email_from = Some(format!("Rylie Reports <{sender}>"));
     let recipient = format!("{}@alpha.test", unique_name("gm"));
     set_settings(
@@ -622,26 +602,12 @@ async fn through_the_email_queue_a_redelivered_report_is_one_raw_email_with_its_
 
     let message = job::message(DealershipId(world.dealer_a), &daily("2026-03-02"));
     job::run(&world.state, &message, None).await.unwrap();
-    let received = sqs
-        .receive_message()
-        .queue_url(&queue_url)
-        .max_number_of_messages(10)
-        .wait_time_seconds(1)
-        .send()
-        .await
-        .unwrap()
-        .messages
-        .unwrap_or_default();
-    assert_eq!(received.len(), 1, "one e-mail job queued");
-    let body: Value = serde_json::from_str(received[0].body.as_deref().unwrap()).unwrap();
+    let event = queue.receive().await;
+    assert_eq!(event.records.len(), 1, "one e-mail job queued");
+    let body: Value = serde_json::from_str(event.records[0].body.as_deref().unwrap()).unwrap();
     assert_eq!(body["type"], "email.scheduled_report");
     assert_eq!(body["payload"]["report"]["conversations"]["started"], 4);
 
-    let mut event = SqsEvent::default();
-    let mut record = SqsMessage::default();
-    record.message_id = received[0].message_id.clone();
-    record.body = received[0].body.clone();
-    event.records.push(record);
     for _ in 0..2 {
         let response = jobs::email(&world.state, event.clone()).await;
         assert!(response.batch_item_failures.is_empty());

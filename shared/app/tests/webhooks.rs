@@ -22,7 +22,7 @@ use rylie_app::{
 };
 use rylie_domain::{DealershipId, webhook::AddressPolicy};
 use rylie_store::{Scope, Type, scope};
-use rylie_testkit::{moto_config, unique_name};
+use rylie_testkit::{moto_config, sqs::MotoQueue};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use support::{Answer, World, bearer, call, request};
@@ -736,47 +736,12 @@ async fn an_endpoint_failing_for_a_day_is_disabled_and_re_enabled_by_a_call() {
 
 // ------------------------------------------------------------------ the queue
 
-struct Queue {
-    sqs: aws_sdk_sqs::Client,
-    url: String,
-}
-
-async fn queued_world() -> (World, Queue) {
-    let aws = moto_config().await;
-    let sqs = aws_sdk_sqs::Client::new(&aws);
-    let url = sqs
-        .create_queue()
-        .queue_name(unique_name("rylie-webhook"))
-        .send()
-        .await
-        .unwrap()
-        .queue_url
-        .unwrap();
+async fn queued_world() -> (World, MotoQueue) {
+    let queue = MotoQueue::create("rylie-webhook").await;
     let mut world = local_world().await;
-    world.state.sqs = Some(rylie_cloud::Sqs::new(&aws));
-    world.state.config.webhooks.queue_url = Some(url.clone());
-    (world, Queue { sqs, url })
-}
-
-/// The queue's messages as the Lambda event source hands them to the worker.
-async fn receive(queue: &Queue) -> SqsEvent {
-    let received = queue
-        .sqs
-        .receive_message()
-        .queue_url(&queue.url)
-        .max_number_of_messages(10)
-        .wait_time_seconds(1)
-        .send()
-        .await
-        .unwrap();
-    let mut event = SqsEvent::default();
-    for message in received.messages.unwrap_or_default() {
-        let mut record = SqsMessage::default();
-        record.message_id = message.message_id;
-        record.body = message.body;
-        event.records.push(record);
-    }
-    event
+    world.state.sqs = Some(rylie_cloud::Sqs::new(&moto_config().await));
+    world.state.config.webhooks.queue_url = Some(queue.url.clone());
+    (world, queue)
 }
 
 #[tokio::test]
@@ -798,7 +763,7 @@ async fn an_inventory_update_travels_dispatcher_queue_worker_and_a_redelivery_po
     // Queued once: the next run does not queue it again while it waits.
     assert_eq!(dispatch::run(&world.state).await.unwrap().queued, 0);
 
-    let event = receive(&queue).await;
+    let event = queue.receive().await;
     assert_eq!(event.records.len(), 1);
     let message: Value = serde_json::from_str(event.records[0].body.as_deref().unwrap()).unwrap();
     assert_eq!(message["type"], "webhook.delivery");

@@ -259,3 +259,24 @@ pub fn unique_name(prefix: &str) -> String {
         COUNTER.fetch_add(1, Ordering::Relaxed)
     )
 }
+
+/// What moto server holds, as its `GET /moto-api/data.json` shows it: e.g. the mail moto's SES
+/// accepted, under `["ses"]["Message"]` (SendEmail) and `["ses"]["RawMessage"]` (SendRawEmail).
+pub fn moto_data() -> serde_json::Value {
+    use std::io::{Read, Write};
+    let url = std::env::var("RYLIE_TEST_MOTO_URL").expect("RYLIE_TEST_MOTO_URL names moto server");
+    let address = url.trim_start_matches("http://").trim_end_matches('/');
+    let mut stream = std::net::TcpStream::connect(address).expect("moto server answers");
+    write!(
+        stream,
+        "GET /moto-api/data.json HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n"
+    )
+    .expect("the request is written");
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).expect("moto answers in full");
+    let response = String::from_utf8(response).expect("moto answers in UTF-8");
+    let (head, body) = response.split_once("\r\n\r\n").expect("an HTTP answer");
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    assert!(!head.to_ascii_lowercase().contains("chunked"), "{head}");
+    serde_json::from_str(body).expect("moto's data is JSON")
+}

@@ -9,7 +9,6 @@ use rylie_cloud::{CloudError, JobMessage, OutgoingEmail};
 use rylie_store::{
     Scope, StoreError, auth as store_auth,
     email_deliveries::{self, Claim, NewDelivery, Unsent},
-    job_failures::JobFailure,
     scope,
 };
 use serde::{Deserialize, Serialize};
@@ -163,19 +162,7 @@ async fn unusable(
     sqs_message_id: Option<&str>,
     reason: String,
 ) -> Result<Outcome, EmailError> {
-    let payload = rylie_store::audit::redact(message.payload.clone());
-    crate::jobs::record_failure(
-        state,
-        &JobFailure {
-            job_type: &message.r#type,
-            dealership_id: message.dealership_id,
-            idempotency_key: Some(&message.idempotency_key),
-            message_id: sqs_message_id,
-            payload: &payload,
-            error: &reason,
-        },
-    )
-    .await?;
+    crate::jobs::record_unusable(state, message, sqs_message_id, &reason).await?;
     Ok(Outcome::Unusable { reason })
 }
 

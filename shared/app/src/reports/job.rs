@@ -93,18 +93,7 @@ pub async fn submit(state: &State, message: &JobMessage) -> Result<(), ReportErr
 /// Runs one report job message. `sqs_message_id` is recorded with an unusable message.
 pub async fn run(state: &State, message: &JobMessage, sqs_message_id: Option<&str>) -> Result<Outcome, ReportError> {
     let unusable = async |reason: String| -> Result<Outcome, ReportError> {
-        crate::jobs::record_failure(
-            state,
-            &JobFailure {
-                job_type: &message.r#type,
-                dealership_id: message.dealership_id,
-                idempotency_key: Some(&message.idempotency_key),
-                message_id: sqs_message_id,
-                payload: &message.payload,
-                error: &reason,
-            },
-        )
-        .await?;
+        crate::jobs::record_unusable(state, message, sqs_message_id, &reason).await?;
         Ok(Outcome::Unusable { reason })
     };
     if (message.r#type.as_str(), message.version) != (JOB, VERSION) {
@@ -192,26 +181,10 @@ pub async fn worker(state: &State, event: SqsEvent) -> SqsBatchResponse {
 }
 
 async fn handle(state: &State, message: &SqsMessage) -> Handled {
-    let body = message.body.as_deref().unwrap_or_default();
     let message_id = message.message_id.as_deref();
-    let job_message = match JobMessage::parse(body) {
+    let job_message = match crate::jobs::parse_or_record(state, "report", message).await {
         Ok(job_message) => job_message,
-        Err(error) => {
-            let payload = serde_json::from_str::<serde_json::Value>(body)
-                .unwrap_or_else(|_| serde_json::json!({ "body_bytes": body.len() }));
-            let failure = JobFailure {
-                job_type: "report (unparsable)",
-                dealership_id: None,
-                idempotency_key: message_id,
-                message_id,
-                payload: &payload,
-                error: &error.to_string(),
-            };
-            return match crate::jobs::record_failure(state, &failure).await {
-                Ok(()) => Handled::Dropped(error.to_string()),
-                Err(record_error) => Handled::Retry(format!("{error}; recording it failed: {record_error}")),
-            };
-        }
+        Err(handled) => return handled,
     };
     let key = &job_message.idempotency_key;
     match run(state, &job_message, message_id).await {

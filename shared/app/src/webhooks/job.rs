@@ -21,9 +21,7 @@ use rylie_domain::{
     webhook::{self, NextAttempt, WebhookSecret, WebhookUrl},
 };
 use rylie_store::{
-    Scope, StoreError,
-    job_failures::JobFailure,
-    scope,
+    Scope, StoreError, scope,
     webhooks::{self as store, AttemptResult, Claim, ClaimedDelivery},
 };
 use serde::{Deserialize, Serialize};
@@ -114,29 +112,11 @@ pub async fn handle(state: &State, event: SqsEvent) -> SqsBatchResponse {
 }
 
 async fn handle_message(state: &State, message: &SqsMessage) -> Handled {
-    let body = message.body.as_deref().unwrap_or_default();
-    let message_id = message.message_id.as_deref();
-    let outcome = match JobMessage::parse(body) {
-        Ok(job_message) => run(state, &job_message, message_id).await,
-        Err(error) => {
-            // Delivery messages carry no secret: the body is kept as it came, if it is JSON.
-            let payload = serde_json::from_str::<serde_json::Value>(body)
-                .unwrap_or_else(|_| json!({ "body": body.chars().take(2000).collect::<String>() }));
-            let reason = error.to_string();
-            let failure = JobFailure {
-                job_type: "webhook (unparsable)",
-                dealership_id: None,
-                idempotency_key: message_id,
-                message_id,
-                payload: &payload,
-                error: &reason,
-            };
-            match jobs::record_failure(state, &failure).await {
-                Ok(()) => Ok(Outcome::Unusable { reason }),
-                Err(record_error) => Err(WebhookError::Store(record_error)),
-            }
-        }
+    let job_message = match jobs::parse_or_record(state, "webhook", message).await {
+        Ok(job_message) => job_message,
+        Err(handled) => return handled,
     };
+    let outcome = run(state, &job_message, message.message_id.as_deref()).await;
     match outcome {
         Ok(Outcome::Unusable { reason }) => Handled::Dropped(reason),
         Ok(outcome) => {
@@ -151,15 +131,7 @@ async fn handle_message(state: &State, message: &SqsMessage) -> Handled {
 /// Runs one job message. `sqs_message_id` is recorded with an unusable message.
 pub async fn run(state: &State, message: &JobMessage, sqs_message_id: Option<&str>) -> Result<Outcome, WebhookError> {
     let unusable = async |reason: String| {
-        let failure = JobFailure {
-            job_type: &message.r#type,
-            dealership_id: message.dealership_id,
-            idempotency_key: Some(&message.idempotency_key),
-            message_id: sqs_message_id,
-            payload: &message.payload,
-            error: &reason,
-        };
-        jobs::record_failure(state, &failure).await?;
+        jobs::record_unusable(state, message, sqs_message_id, &reason).await?;
         Ok(Outcome::Unusable { reason })
     };
     if (message.r#type.as_str(), message.version) != (JOB_TYPE, VERSION) {
