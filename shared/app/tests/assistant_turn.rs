@@ -1157,3 +1157,106 @@ async fn the_cron_queues_idle_and_closed_conversations_and_the_worker_analyses_t
             .contains(&format!("\"conversation_id\":{recent}"))
     );
 }
+
+#[tokio::test]
+async fn a_conversations_life_reaches_webhooks_as_events_in_the_statements_that_make_them() {
+    let world = world().await;
+    world
+        .owner_sql(&format!(
+            "INSERT INTO webhooks (dealership_id, url, secret, events)
+             VALUES ({a}, 'https://crm.example/hook', 's3cret',
+                     '{{conversation.created,conversation.escalated,conversation.closed,message.received,message.sent}}'),
+                    ({a}, 'https://other.example/hook', 's3cret', '{{message.sent}}')",
+            a = world.dealer_a
+        ))
+        .await;
+    let (_, key) = world
+        .api_key(world.dealer_a, &["conversations:write", "messages:write"])
+        .await;
+    let conversation = start(&world, &key, "web").await;
+    say(&world, widget(&key), conversation, "Do you have a Honda Civic?").await;
+    say(&world, widget(&key), conversation, "I want to talk to a manager").await;
+    let staff = call(
+        &world.state,
+        MESSAGE,
+        conversations::staff_reply,
+        request(
+            "POST",
+            &format!(
+                "/v1/dealerships/{}/conversations/{conversation}/replies",
+                world.dealer_a
+            ),
+            &[
+                ("dealership_id", world.dealer_a.to_string()),
+                ("conversation_id", conversation.to_string()),
+            ],
+            bearer(world.token(world.manager_a)),
+            Some(json!({ "content": "Hi Dana, this is Sam, the sales manager." })),
+        ),
+    )
+    .await;
+    assert_eq!(staff.status, 201, "{}", staff.body);
+    assert_eq!(close(&world, conversation).await.status, 200);
+    assert_eq!(
+        close(&world, conversation).await.status,
+        200,
+        "closing twice is one event"
+    );
+
+    let owner = support::owner(&world.db).await;
+    let rows = owner
+        .query(
+            "SELECT w.url, d.event_type, d.event_id::text, d.payload FROM webhook_deliveries d
+               JOIN webhooks w ON w.id = d.webhook_id ORDER BY d.id",
+            &[],
+        )
+        .await
+        .unwrap();
+    let crm: Vec<String> = rows
+        .iter()
+        .filter(|row| row.get::<_, String>(0).starts_with("https://crm"))
+        .map(|row| row.get(1))
+        .collect();
+    assert_eq!(crm.first().map(String::as_str), Some("conversation.created"), "{crm:?}");
+    assert_eq!(crm.last().map(String::as_str), Some("conversation.closed"), "{crm:?}");
+    let mut kinds = crm.clone();
+    kinds.sort();
+    assert_eq!(
+        kinds,
+        [
+            "conversation.closed",
+            "conversation.created",
+            "conversation.escalated",
+            "message.received",
+            "message.received",
+            "message.sent",
+            "message.sent",
+            "message.sent"
+        ],
+        "two customer messages, two assistant replies and a staff reply, one escalation, one close: {crm:?}"
+    );
+    let other: Vec<String> = rows
+        .iter()
+        .filter(|row| row.get::<_, String>(0).starts_with("https://other"))
+        .map(|row| row.get(1))
+        .collect();
+    assert_eq!(other, ["message.sent"; 3], "only what it subscribed to");
+    // One event, one id, whoever receives it.
+    let sent_ids: std::collections::BTreeSet<String> = rows
+        .iter()
+        .filter(|row| row.get::<_, String>(1) == "message.sent")
+        .map(|row| row.get(2))
+        .collect();
+    assert_eq!(
+        sent_ids.len(),
+        3,
+        "three messages sent, each one event for both endpoints"
+    );
+    let received: Value = rows
+        .iter()
+        .find(|row| row.get::<_, String>(1) == "message.received")
+        .unwrap()
+        .get(3);
+    assert_eq!(received["content"], "Do you have a Honda Civic?");
+    assert_eq!(received["conversation_id"], conversation);
+}

@@ -253,7 +253,7 @@ async fn on_webhook(
 }
 
 /// Emits an event the way a change does: in a tenant transaction, through the outbox.
-async fn emit(world: &World, dealership: i64, event_type: &str, data: Value) -> u64 {
+async fn emit(world: &World, dealership: i64, event_type: &'static str, data: Value) -> u64 {
     let mut client = world.state.db.client().await.unwrap();
     let tx = scope::begin(&mut client, Scope::Tenant(DealershipId(dealership)))
         .await

@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use rylie_domain::DealershipId;
 use tokio_postgres::{Row, Transaction, types::Type};
 
-use crate::{StoreError, page::Page};
+use crate::{StoreError, events, page::Page};
 
 /// A conversation about to start. The customer's details are a snapshot: the conversation
 /// shows who wrote, even if the customer record changes later.
@@ -28,11 +28,26 @@ pub async fn open(
     dealership: DealershipId,
     new: &NewConversation<'_>,
 ) -> Result<i64, StoreError> {
+    let sql = format!(
+        "WITH opened AS (
+             INSERT INTO conversations (dealership_id, customer_id, customer_name, customer_phone, customer_email,
+                                        channel, lead_id, customer_context, inventory_context)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id, channel, customer_id, lead_id, created_at),
+              created AS ({})
+         SELECT id FROM opened",
+        events::queue_sql(
+            "$1",
+            "conversation.created",
+            "jsonb_build_object('conversation_id', opened.id, 'channel', opened.channel,
+                                'customer_id', opened.customer_id, 'lead_id', opened.lead_id,
+                                'created_at', opened.created_at)",
+            "opened",
+            "",
+        )
+    );
     let rows = tx
         .query_typed(
-            "INSERT INTO conversations (dealership_id, customer_id, customer_name, customer_phone, customer_email,
-                                        channel, lead_id, customer_context, inventory_context)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
+            &sql,
             &[
                 (&dealership.0, Type::INT8),
                 (&new.customer_id, Type::INT8),
@@ -318,13 +333,28 @@ pub async fn update(
     let assign = changes.assigned_to.is_some();
     let assignee = changes.assigned_to.flatten();
     let sql = format!(
-        "UPDATE conversations c SET
-             status = coalesce($3, c.status),
-             closed_at = CASE WHEN $3 = 'closed' THEN now() WHEN $3 IS NOT NULL THEN NULL ELSE c.closed_at END,
-             assigned_to = CASE WHEN $4 THEN $5 ELSE c.assigned_to END,
-             ai_paused = coalesce($6, c.ai_paused)
-          WHERE c.dealership_id = $1 AND c.id = $2
-          RETURNING {CONVERSATION_COLUMNS}"
+        "WITH changed AS (
+                  -- Closing a closed conversation keeps its closed_at: the event below fires
+                  -- only for the close that set it (now(), this transaction's time), also when
+                  -- two closes race (the second re-reads the row the first wrote).
+                  UPDATE conversations c SET
+                      status = coalesce($3, c.status),
+                      closed_at = CASE WHEN $3 = 'closed' THEN coalesce(c.closed_at, now())
+                                       WHEN $3 IS NOT NULL THEN NULL ELSE c.closed_at END,
+                      assigned_to = CASE WHEN $4 THEN $5 ELSE c.assigned_to END,
+                      ai_paused = coalesce($6, c.ai_paused)
+                   WHERE c.dealership_id = $1 AND c.id = $2
+                   RETURNING {CONVERSATION_COLUMNS}, c.closed_at),
+              closed AS ({closed})
+         SELECT * FROM changed",
+        closed = events::queue_sql(
+            "$1",
+            "conversation.closed",
+            "jsonb_build_object('conversation_id', changed.id, 'closed_at', changed.closed_at,
+                                'assigned_to', changed.assigned_to)",
+            "changed",
+            "changed.status = 'closed' AND changed.closed_at = now()",
+        )
     );
     let rows = tx
         .query_typed(
@@ -357,8 +387,18 @@ pub async fn add_staff_message(
                     SELECT $1, convo.id, $4, 'staff', $3, convo.channel FROM convo
                     RETURNING *),
               touched AS (UPDATE conversations c SET last_message_at = m.created_at FROM m
-                           WHERE c.dealership_id = $1 AND c.id = $2)
-         SELECT {MESSAGE_COLUMNS} FROM m"
+                           WHERE c.dealership_id = $1 AND c.id = $2),
+              sent AS ({sent})
+         SELECT {MESSAGE_COLUMNS} FROM m",
+        sent = events::queue_sql(
+            "$1",
+            "message.sent",
+            "jsonb_build_object('conversation_id', m.conversation_id, 'message_id', m.id, 'sender', 'staff',
+                                'sender_user_id', m.sender_user_id, 'channel', m.channel, 'content', m.content,
+                                'created_at', m.created_at)",
+            "m",
+            "",
+        )
     );
     let rows = tx
         .query_typed(

@@ -10,7 +10,7 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 use rylie_domain::DealershipId;
 use tokio_postgres::{Client, types::Type};
 
-use crate::{Scope, StoreError, scope};
+use crate::{Scope, StoreError, events, scope};
 
 /// How many earlier messages a turn reads (the caller trims them to its token budget).
 pub const HISTORY_MESSAGES: i64 = 30;
@@ -82,13 +82,15 @@ pub async fn begin(
     let rows = scope::one_statement(
         client,
         Scope::Tenant(dealership),
-        "WITH d AS (SELECT * FROM dealerships WHERE id = $1),
+        &format!(
+            "WITH d AS (SELECT * FROM dealerships WHERE id = $1),
               c AS (SELECT * FROM conversations WHERE dealership_id = $1 AND id = $2),
               added AS (
                   INSERT INTO messages (dealership_id, conversation_id, content, sender, channel, external_id)
                   SELECT $1, c.id, $3, 'customer', c.channel, $4 FROM c, d WHERE d.active
                   ON CONFLICT (dealership_id, channel, external_id) WHERE external_id IS NOT NULL DO NOTHING
                   RETURNING id, created_at),
+              received AS ({received}),
               touched AS (
                   UPDATE conversations t SET last_message_at = added.created_at
                     FROM added WHERE t.dealership_id = $1 AND t.id = $2),
@@ -107,7 +109,7 @@ pub async fn begin(
                 CASE c.channel WHEN 'sms' THEN cu.sms_opted_out_at WHEN 'email' THEN cu.email_opted_out_at
                                ELSE cu.chat_opted_out_at END IS NOT NULL,
                 p.id, p.name, p.prompt_template, coalesce(p.temperature, 0.7)::float8, coalesce(p.max_tokens, 500),
-                coalesce(p.handover_keywords, '{}'),
+                coalesce(p.handover_keywords, '{{}}'),
                 h.senders, h.contents,
                 (SELECT count(*) FROM messages WHERE dealership_id = $1 AND conversation_id = $2
                                                  AND sender = 'customer') + 1,
@@ -117,11 +119,20 @@ pub async fn begin(
            LEFT JOIN customers cu ON cu.dealership_id = $1 AND cu.id = c.customer_id
            LEFT JOIN p ON true
            CROSS JOIN LATERAL (
-               SELECT coalesce(array_agg(sender ORDER BY created_at, id), '{}') AS senders,
-                      coalesce(array_agg(content ORDER BY created_at, id), '{}') AS contents
+               SELECT coalesce(array_agg(sender ORDER BY created_at, id), '{{}}') AS senders,
+                      coalesce(array_agg(content ORDER BY created_at, id), '{{}}') AS contents
                  FROM (SELECT sender, content, created_at, id FROM messages
                         WHERE dealership_id = $1 AND conversation_id = $2
                         ORDER BY created_at DESC, id DESC LIMIT $5) latest) h",
+            received = events::queue_sql(
+                "$1",
+                "message.received",
+                "jsonb_build_object('conversation_id', $2::int8, 'message_id', added.id, 'sender', 'customer',
+                                    'channel', c.channel, 'content', $3::text, 'created_at', added.created_at)",
+                "added, c",
+                "",
+            )
+        ),
         &[
             (&dealership.0, Type::INT8),
             (&conversation_id, Type::INT8),
@@ -233,7 +244,7 @@ pub async fn finish(
     let rows = scope::one_statement(
         client,
         Scope::Tenant(dealership),
-        "WITH d AS (SELECT agent_config FROM dealerships WHERE id = $1),
+        &format!("WITH d AS (SELECT agent_config FROM dealerships WHERE id = $1),
               before AS (SELECT status, assigned_to, customer_id, channel FROM conversations
                           WHERE dealership_id = $1 AND id = $2 FOR UPDATE),
               reply AS (
@@ -256,7 +267,7 @@ pub async fn finish(
                       last_message_at = coalesce((SELECT created_at FROM reply), c.last_message_at),
                       intents = $10, sentiment = $11::float8::numeric(4,3),
                       ai_context = CASE WHEN $12::int4 IS NULL THEN c.ai_context
-                                        ELSE jsonb_set(c.ai_context, '{consecutive_failures}', to_jsonb($12::int4)) END,
+                                        ELSE jsonb_set(c.ai_context, '{{consecutive_failures}}', to_jsonb($12::int4)) END,
                       status = CASE WHEN $9 THEN 'escalated' ELSE c.status END,
                       escalated_at = CASE WHEN $9 AND c.status <> 'escalated' THEN now() ELSE c.escalated_at END,
                       assigned_to = CASE WHEN $9 THEN coalesce(c.assigned_to, (SELECT id FROM assignee))
@@ -276,16 +287,8 @@ pub async fn finish(
                           THEN CASE $15 WHEN 'stop' THEN now() ELSE NULL END ELSE cu.chat_opted_out_at END
                     FROM before
                    WHERE $15::text IS NOT NULL AND cu.dealership_id = $1 AND cu.id = before.customer_id),
-              event AS (
-                  INSERT INTO webhook_deliveries (dealership_id, webhook_id, event_id, event_type, payload,
-                                                  next_attempt_at)
-                  SELECT $1, w.id, gen_random_uuid(), 'conversation.escalated',
-                         jsonb_build_object('conversation_id', $2, 'reasons', $13::jsonb,
-                                            'assigned_to', updated.assigned_to, 'dossier', $14::jsonb),
-                         now()
-                    FROM webhooks w, updated
-                   WHERE updated.newly AND w.dealership_id = $1 AND w.is_active
-                     AND 'conversation.escalated' = ANY (w.events)),
+              escalated AS ({escalated}),
+              sent AS ({sent}),
               metrics AS (
                   -- An enrolled conversation's turn feeds its variant's metrics: the time the
                   -- platform took and whether the turn handed over.
@@ -298,6 +301,23 @@ pub async fn finish(
                    WHERE c.dealership_id = $1 AND c.id = $2 AND c.experiment_id IS NOT NULL
                      AND c.variant_id IS NOT NULL AND $3::text IS NOT NULL)
          SELECT (SELECT id FROM reply), updated.status, updated.assigned_to, updated.newly FROM updated",
+            escalated = events::queue_sql(
+                "$1",
+                "conversation.escalated",
+                "jsonb_build_object('conversation_id', $2::int8, 'reasons', $13::jsonb,
+                                    'assigned_to', updated.assigned_to, 'dossier', $14::jsonb)",
+                "updated",
+                "updated.newly",
+            ),
+            sent = events::queue_sql(
+                "$1",
+                "message.sent",
+                "jsonb_build_object('conversation_id', $2::int8, 'message_id', reply.id, 'sender', $4::text,
+                                    'channel', before.channel, 'content', $3::text, 'created_at', reply.created_at)",
+                "reply, before",
+                "",
+            )
+        ),
         &[
             (&dealership.0, Type::INT8),
             (&conversation_id, Type::INT8),
