@@ -116,7 +116,11 @@ pub struct AnalysisRecord<'a> {
 }
 
 /// Stores the analysis unless the conversation has been analysed since its last message
-/// already (another delivery got there first). Returns whether this one was written.
+/// already (another delivery got there first), and, for a conversation enrolled in an
+/// experiment, its outcome metrics in `prompt_metrics`: `lead_score`, `lead_captured` (a lead,
+/// an e-mail or a phone), `turns_to_lead` (0 for a lead from the start, else the customer turns
+/// until a person took over) and `converted` (once the lead is sold or lost). Returns whether
+/// this one was written.
 pub async fn record(
     client: &Client,
     dealership: DealershipId,
@@ -126,11 +130,39 @@ pub async fn record(
     let rows = scope::one_statement(
         client,
         Scope::Tenant(dealership),
-        "UPDATE conversations SET summary = $3, intents = $4, sentiment = $5::float8::numeric(4,3),
-                lead_score = $6, lead_score_factors = $7, analysed_at = greatest(now(), last_message_at)
-          WHERE dealership_id = $1 AND id = $2
-            AND (analysed_at IS NULL OR analysed_at < last_message_at)
-          RETURNING id",
+        "WITH updated AS (
+             UPDATE conversations SET summary = $3, intents = $4, sentiment = $5::float8::numeric(4,3),
+                    lead_score = $6, lead_score_factors = $7, analysed_at = greatest(now(), last_message_at)
+              WHERE dealership_id = $1 AND id = $2
+                AND (analysed_at IS NULL OR analysed_at < last_message_at)
+              RETURNING id, experiment_id, variant_id, lead_id, escalated_at,
+                        lead_id IS NOT NULL OR customer_email IS NOT NULL OR customer_phone IS NOT NULL AS captured),
+              -- An enrolled conversation's outcome metrics (issue 6): replaced at each analysis.
+              stale AS (
+                  DELETE FROM prompt_metrics m USING updated u
+                   WHERE m.dealership_id = $1 AND m.conversation_id = $2 AND u.experiment_id IS NOT NULL
+                     AND m.metric_name IN ('lead_score', 'lead_captured', 'turns_to_lead', 'converted')),
+              outcome AS (
+                  INSERT INTO prompt_metrics (dealership_id, conversation_id, experiment_id, variant_id,
+                                              metric_name, metric_value, metadata)
+                  SELECT $1, $2, u.experiment_id, u.variant_id, m.name, m.value, '{\"source\": \"analysis\"}'
+                    FROM updated u CROSS JOIN LATERAL (VALUES
+                         ('lead_score', $6::numeric),
+                         ('lead_captured', CASE WHEN u.captured THEN 1 ELSE 0 END::numeric),
+                         -- a lead from the start (an ADF lead) took no turn; else the customer
+                         -- turns until a person took over
+                         ('turns_to_lead', CASE WHEN u.lead_id IS NOT NULL THEN 0
+                                                WHEN u.escalated_at IS NOT NULL THEN
+                                                    (SELECT count(*) FROM messages x
+                                                      WHERE x.dealership_id = $1 AND x.conversation_id = $2
+                                                        AND x.sender = 'customer' AND x.created_at <= u.escalated_at)
+                                           END::numeric),
+                         -- known only once the lead is sold or lost
+                         ('converted', (SELECT CASE l.status WHEN 'sold' THEN 1 WHEN 'lost' THEN 0 END
+                                          FROM leads l WHERE l.dealership_id = $1 AND l.id = u.lead_id)::numeric)
+                    ) AS m(name, value)
+                   WHERE u.experiment_id IS NOT NULL AND u.variant_id IS NOT NULL AND m.value IS NOT NULL)
+         SELECT id FROM updated",
         &[
             (&dealership.0, Type::INT8),
             (&id, Type::INT8),

@@ -361,7 +361,7 @@ pub struct ExperimentCounts {
     pub variants: Vec<VariantCounts>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct VariantCounts {
     pub id: i64,
     pub name: String,
@@ -371,6 +371,16 @@ pub struct VariantCounts {
     pub handed_over: i64,
     /// Conversations where the customer wrote again after the assistant's first reply.
     pub customer_replied: i64,
+    /// Analysed conversations that yielded a lead (a lead, an e-mail or a phone number).
+    pub leads_captured: i64,
+    /// Analysed conversations.
+    pub analysed: i64,
+    /// Conversations whose lead was sold, of those whose outcome is known (sold or lost).
+    pub converted: i64,
+    pub conversion_known: i64,
+    /// Mean customer turns until the conversation became a lead for staff.
+    pub mean_turns_to_lead: Option<f64>,
+    pub mean_lead_score: Option<f64>,
 }
 
 /// None: no such experiment in this dealership.
@@ -387,11 +397,22 @@ pub async fn counts(
                     count(c.id) FILTER (WHERE c.escalated_at IS NOT NULL),
                     count(c.id) FILTER (WHERE (SELECT count(*) FROM messages m
                                                 WHERE m.dealership_id = $1 AND m.conversation_id = c.id
-                                                  AND m.sender = 'customer') >= 2)
+                                                  AND m.sender = 'customer') >= 2),
+                    coalesce(sum(o.captured), 0)::int8, count(o.score),
+                    coalesce(sum(o.converted), 0)::int8, count(o.converted),
+                    avg(o.turns)::float8, avg(o.score)::float8
                FROM prompt_experiments e
                JOIN experiment_variants v ON v.dealership_id = e.dealership_id AND v.experiment_id = e.id
                LEFT JOIN conversations c ON c.dealership_id = e.dealership_id AND c.experiment_id = e.id
                                         AND c.variant_id = v.id
+               -- the analysis job's outcome metrics, one row a conversation
+               LEFT JOIN LATERAL (
+                   SELECT max(metric_value) FILTER (WHERE metric_name = 'lead_captured') AS captured,
+                          max(metric_value) FILTER (WHERE metric_name = 'lead_score') AS score,
+                          max(metric_value) FILTER (WHERE metric_name = 'converted') AS converted,
+                          max(metric_value) FILTER (WHERE metric_name = 'turns_to_lead') AS turns
+                     FROM prompt_metrics pm
+                    WHERE pm.dealership_id = $1 AND pm.conversation_id = c.id AND pm.experiment_id = e.id) o ON true
               WHERE e.dealership_id = $1 AND e.id = $2
               GROUP BY e.id, v.id
               ORDER BY v.id",
@@ -413,6 +434,12 @@ pub async fn counts(
                 conversations: row.get(7),
                 handed_over: row.get(8),
                 customer_replied: row.get(9),
+                leads_captured: row.get(10),
+                analysed: row.get(11),
+                converted: row.get(12),
+                conversion_known: row.get(13),
+                mean_turns_to_lead: row.get(14),
+                mean_lead_score: row.get(15),
             })
             .collect(),
     }))

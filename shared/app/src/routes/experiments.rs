@@ -1,7 +1,8 @@
 //! Prompt experiments: `/v1/dealerships/{dealership_id}/experiments[/{experiment_id}]` to
 //! create, list, read, change and delete them, and `…/{experiment_id}/results`: each variant of
-//! a prompt experiment against its control, on the handover rate (lower is better) and the
-//! customer reply rate (higher is better), by a two-proportion z-test at the experiment's
+//! a prompt experiment against its control, on the handover rate (lower is better), the
+//! customer reply rate, the lead rate and the conversion rate (higher is better; the last two
+//! from the analysis job's outcome metrics), by a two-proportion z-test at the experiment's
 //! confidence level, with the confidence interval of the difference and whether the minimum
 //! sample size is reached. Conversations are assigned at their start (see
 //! [`super::conversations::create`]).
@@ -386,6 +387,15 @@ pub struct VariantResult {
     pub conversations: i64,
     pub handed_over: i64,
     pub customer_replied: i64,
+    /// Conversations the analysis job has analysed (closed or idle), and of those, the ones
+    /// that yielded a lead.
+    pub analysed: i64,
+    pub leads_captured: i64,
+    /// Sold, of the leads whose outcome is known (sold or lost).
+    pub converted: i64,
+    pub conversion_known: i64,
+    pub mean_turns_to_lead: Option<f64>,
+    pub mean_lead_score: Option<f64>,
 }
 
 /// A variant against the control on one rate.
@@ -406,6 +416,10 @@ pub struct VariantComparison {
     pub variant: VariantResult,
     pub handover_rate: Option<Comparison>,
     pub reply_rate: Option<Comparison>,
+    /// Leads captured per analysed conversation.
+    pub lead_rate: Option<Comparison>,
+    /// Sold per lead of known outcome.
+    pub conversion_rate: Option<Comparison>,
 }
 
 /// The results of one experiment.
@@ -430,6 +444,12 @@ fn view(counts: &VariantCounts) -> VariantResult {
         conversations: counts.conversations,
         handed_over: counts.handed_over,
         customer_replied: counts.customer_replied,
+        analysed: counts.analysed,
+        leads_captured: counts.leads_captured,
+        converted: counts.converted,
+        conversion_known: counts.conversion_known,
+        mean_turns_to_lead: counts.mean_turns_to_lead,
+        mean_lead_score: counts.mean_lead_score,
     }
 }
 
@@ -480,6 +500,16 @@ pub async fn results(ctx: Ctx<'_>, request: Request) -> Result<Response<Body>, A
             reply_rate: compare(
                 (control.customer_replied, control.conversations),
                 (variant.customer_replied, variant.conversations),
+                counts.confidence_level,
+            ),
+            lead_rate: compare(
+                (control.leads_captured, control.analysed),
+                (variant.leads_captured, variant.analysed),
+                counts.confidence_level,
+            ),
+            conversion_rate: compare(
+                (control.converted, control.conversion_known),
+                (variant.converted, variant.conversion_known),
                 counts.confidence_level,
             ),
         })
