@@ -193,6 +193,21 @@ pub async fn run(state: &State, dealership: DealershipId, id: i64) -> Result<Out
     if !written {
         return Ok(Outcome::AlreadyCurrent);
     }
+    if input.status == "closed" {
+        // The mail may be sent in-process (no queue), which needs the connection.
+        drop(client);
+        let message = crate::email::staff_notice::summary_message(
+            dealership,
+            &format!("{id}:{}", input.last_message_at.timestamp_micros()),
+            &summary_notice(state, id, &input, &analysis),
+        );
+        crate::email::staff_notice::queue(state, &message).await;
+        return Ok(Outcome::Analysed {
+            lead_score: analysis.lead_score,
+            source,
+            handed_over: false,
+        });
+    }
     let open = matches!(input.status.as_str(), "active" | "waiting");
     let mut handed_over = false;
     if open && analysis.is_strongly_negative() {
@@ -231,6 +246,51 @@ pub async fn run(state: &State, dealership: DealershipId, id: i64) -> Result<Out
         source,
         handed_over,
     })
+}
+
+/// The summary mail of a closed conversation: what the customer wanted, the score and its
+/// largest factors, how to reach them.
+fn summary_notice(
+    state: &State,
+    id: i64,
+    input: &AnalysisInput,
+    analysis: &Analysis,
+) -> crate::email::staff_notice::Notice {
+    let who = input.customer_name.as_deref().unwrap_or("A customer");
+    let mut factors: Vec<&analysis::Factor> = analysis.factors.iter().filter(|f| f.name != "base").collect();
+    factors.sort_by_key(|factor| -factor.points.abs());
+    let reasons: Vec<String> = factors
+        .iter()
+        .take(4)
+        .map(|f| format!("{} {:+} ({})", f.name, f.points, f.evidence))
+        .collect();
+    let contact: Vec<&str> = [input.customer_email.as_deref(), input.customer_phone.as_deref()]
+        .into_iter()
+        .flatten()
+        .collect();
+    crate::email::staff_notice::Notice {
+        subject: format!(
+            "Conversation {id} with {who} closed: lead score {}",
+            analysis.lead_score
+        ),
+        lines: [
+            Some(analysis.summary.clone()),
+            Some(format!(
+                "Lead score {} of 100: {}.",
+                analysis.lead_score,
+                reasons.join("; ")
+            )),
+            (!contact.is_empty()).then(|| format!("Contact ({}): {}.", input.channel, contact.join(", "))),
+        ]
+        .into_iter()
+        .flatten()
+        .collect(),
+        link: state
+            .config
+            .app_base_url
+            .as_deref()
+            .map(|base| format!("{}/conversations/{id}", base.trim_end_matches('/'))),
+    }
 }
 
 /// The dossier of a handover the analysis decided.

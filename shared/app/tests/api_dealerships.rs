@@ -362,6 +362,53 @@ async fn settings_are_checked_by_the_code_that_reads_them_and_kept_per_dealershi
     .await;
     assert_eq!(foreign_user.status, 400, "{}", foreign_user.body);
 
+    // The dealership's own first-contact wording: checked, stored, dropped with null.
+    let templated = call(
+        &world.state,
+        PLATFORM_ADMIN,
+        routes::settings::update,
+        patch(
+            world.admin_a,
+            json!({ "email_templates": { "lead_first_contact": {
+                "subject": "{{customer_first_name}}, about the {{vehicle}}",
+                "text": "Hi {{customer_first_name}}, it is {{vehicle_price}}." } } }),
+        ),
+    )
+    .await;
+    assert_eq!(templated.status, 200, "{}", templated.body);
+    assert_eq!(
+        templated.body["data"]["email_templates"]["lead_first_contact"]["text"],
+        "Hi {{customer_first_name}}, it is {{vehicle_price}}."
+    );
+    let misspelt = call(
+        &world.state,
+        PLATFORM_ADMIN,
+        routes::settings::update,
+        patch(
+            world.admin_a,
+            json!({ "email_templates": { "lead_first_contact": { "subject": "Hi {{custmer_name}}", "text": "x" },
+                                         "newsletter": { "subject": "x", "text": "y" } } }),
+        ),
+    )
+    .await;
+    assert_eq!(misspelt.status, 400, "{}", misspelt.body);
+    let detail = &misspelt.body["error"]["details"][0];
+    assert!(
+        detail["field"].as_str().unwrap().starts_with("email_templates."),
+        "{detail}"
+    );
+    let dropped = call(
+        &world.state,
+        PLATFORM_ADMIN,
+        routes::settings::update,
+        patch(
+            world.admin_a,
+            json!({ "email_templates": { "lead_first_contact": null } }),
+        ),
+    )
+    .await;
+    assert_eq!(dropped.body["data"]["email_templates"], json!({}), "{}", dropped.body);
+
     // Dealer B's admin neither reads nor changes A's settings.
     let b_read = call(
         &world.state,

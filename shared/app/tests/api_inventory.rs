@@ -152,7 +152,14 @@ async fn an_uploaded_feed_is_imported_with_statistics_and_the_same_file_again_is
 
 #[tokio::test]
 async fn a_truncated_feed_waits_for_confirmation_and_confirming_applies_it() {
-    let world = World::new().await;
+    let mut world = World::new().await;
+    world.state.config.email_from = Some("Rylie <noreply@rylie.test>".to_owned());
+    world
+        .owner_sql(&format!(
+            "UPDATE dealerships SET contact_email = 'gm@alpha.test' WHERE id = {}",
+            world.dealer_a
+        ))
+        .await;
     upload(&world, world.dealer_a, world.admin_a, FEED).await;
     let truncated: String = FEED.lines().take(2).map(|l| format!("{l}\n")).collect();
     let held = upload(&world, world.dealer_a, world.admin_a, &truncated).await;
@@ -164,6 +171,13 @@ async fn a_truncated_feed_waits_for_confirmation_and_confirming_applies_it() {
         5,
         "nothing applied yet"
     );
+    // The dealership's contact hears of it, once.
+    let mails = support::outbox(&world);
+    assert_eq!(mails.len(), 1);
+    assert!(mails[0].contains("To: gm@alpha.test"), "{}", mails[0]);
+    let text = rylie_cloud::mail::decode_quoted_printable(&mails[0]);
+    assert!(text.contains("would deactivate 4 of 5"), "{text}");
+    assert!(text.contains("needs your confirmation"), "{text}");
 
     let id = import["id"].as_i64().unwrap();
     let path = format!("/v1/dealerships/{}/inventory/imports/{id}/confirm", world.dealer_a);

@@ -950,7 +950,14 @@ async fn close(world: &World, conversation: i64) -> Answer {
 
 #[tokio::test]
 async fn closing_a_conversation_analyses_it_once_per_state_with_an_explained_lead_score() {
-    let world = world().await;
+    let mut world = world().await;
+    world.state.config.email_from = Some("Rylie <noreply@rylie.test>".to_owned());
+    world
+        .owner_sql(&format!(
+            "UPDATE dealerships SET handover_email = 'sales@alpha.test' WHERE id = {}",
+            world.dealer_a
+        ))
+        .await;
     let (_, key) = world
         .api_key(world.dealer_a, &["conversations:write", "messages:write"])
         .await;
@@ -1005,6 +1012,18 @@ async fn closing_a_conversation_analyses_it_once_per_state_with_an_explained_lea
         "{analysed}"
     );
     assert!(analysed["intents"].as_array().unwrap().contains(&json!("test_drive")));
+    // The handover address gets the summary, once.
+    let mails = support::outbox(&world);
+    assert_eq!(mails.len(), 1);
+    assert!(mails[0].contains("To: sales@alpha.test"), "{}", mails[0]);
+    let text = rylie_cloud::mail::decode_quoted_printable(&mails[0]);
+    assert!(
+        text.contains(&format!(
+            "Conversation {conversation} with Dana Diaz closed: lead score {score}"
+        )),
+        "{text}"
+    );
+    assert!(text.contains("test_drive +20"), "{text}");
 
     // The same state again (a redelivered job, the cron): nothing to do.
     let dealership = DealershipId(world.dealer_a);

@@ -200,3 +200,55 @@ async fn in_quiet_hours_the_message_waits_hidden_in_its_queue_until_the_morning(
     tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
     assert!(queue.receive().await.records.is_empty(), "hidden until it is due");
 }
+
+#[tokio::test]
+async fn a_dealerships_own_wording_is_sent_and_a_broken_one_falls_back_to_the_built_in() {
+    let mut world = World::new().await;
+    world.state.config.email_from = Some("Rylie <noreply@rylie.test>".to_owned());
+    let lead = lead(&world, "dana@example.com").await;
+    world
+        .owner_sql(
+            "UPDATE dealerships SET ai_config = jsonb_build_object('email_templates', jsonb_build_object(
+                 'lead_first_contact', jsonb_build_object(
+                     'subject', '{{customer_first_name}}, the {{vehicle}} is waiting',
+                     'text', 'Come and see it at {{dealership_name}}.')))",
+        )
+        .await;
+    let noon = Utc.with_ymd_and_hms(2026, 11, 26, 12, 0, 0).unwrap();
+    let dealership = DealershipId(world.dealer_a);
+    first_contact::send(&world.state, &message(&world, lead), dealership, &payload(lead), noon)
+        .await
+        .unwrap();
+    let text = rylie_cloud::mail::decode_quoted_printable(&support::outbox(&world)[0]);
+    assert!(text.contains("Come and see it at Alpha Motors."), "{text}");
+    assert!(text.contains("Alpha Motors, 1 Main St"), "the footer stays: {text}");
+
+    // A template broken since (edited in SQL, say): the built-in wording goes out instead.
+    world
+        .owner_sql(
+            "UPDATE dealerships SET ai_config = jsonb_set(ai_config,
+                 '{email_templates,lead_first_contact,text}', '\"Hi {{nobody}}\"')",
+        )
+        .await;
+    world
+        .owner_sql(&format!(
+            "INSERT INTO leads (dealership_id, customer_id, vehicle_id, source)
+             SELECT dealership_id, customer_id, vehicle_id, 'email_adf' FROM leads WHERE id = {lead}"
+        ))
+        .await;
+    let second = lead + 1;
+    first_contact::send(
+        &world.state,
+        &message(&world, second),
+        dealership,
+        &payload(second),
+        noon,
+    )
+    .await
+    .unwrap();
+    let text = rylie_cloud::mail::decode_quoted_printable(&support::outbox(&world)[1]);
+    assert!(
+        text.contains("Thank you for your interest in the 2022 Toyota Camry"),
+        "{text}"
+    );
+}

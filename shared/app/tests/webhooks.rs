@@ -676,7 +676,14 @@ async fn an_event_is_abandoned_when_its_day_of_retries_is_over() {
 async fn an_endpoint_failing_for_a_day_is_disabled_and_re_enabled_by_a_call() {
     let receiver = Receiver::start().await;
     receiver.answer_always(500, "still broken");
-    let world = local_world().await;
+    let mut world = local_world().await;
+    world.state.config.email_from = Some("Rylie <noreply@rylie.test>".to_owned());
+    world
+        .owner_sql(&format!(
+            "UPDATE dealerships SET contact_email = 'it@alpha.test' WHERE id = {}",
+            world.dealer_a
+        ))
+        .await;
     let (webhook, secret) = subscribe(&world, &receiver.url()).await;
     world
         .owner_sql(&format!(
@@ -694,6 +701,13 @@ async fn an_endpoint_failing_for_a_day_is_disabled_and_re_enabled_by_a_call() {
     );
     let log = attempts(&world, webhook).await;
     assert!(log.iter().all(|(_, status, ..)| status == "abandoned"), "{log:?}");
+    // The dealership's contact is told, once.
+    let mails = support::outbox(&world);
+    assert_eq!(mails.len(), 1, "one alert");
+    assert!(mails[0].contains("To: it@alpha.test"), "{}", mails[0]);
+    let text = rylie_cloud::mail::decode_quoted_printable(&mails[0]);
+    assert!(text.contains(&format!("Webhook endpoint {webhook} disabled")), "{text}");
+    assert!(text.contains("still broken") || text.contains("500"), "{text}");
 
     let read = on_webhook(&world, "api-webhooks-get", world.admin_a, world.dealer_a, webhook, None).await;
     let data = &read.body["data"];

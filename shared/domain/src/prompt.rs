@@ -1,6 +1,7 @@
-//! Persona prompt templates: text with `{{variable}}` placeholders filled from the dealership
-//! and the customer when a conversation runs. A template is checked when it is saved, so an
-//! unknown or misspelt variable is a 400 for the dealer, not a blank in a customer's chat.
+//! Templates a dealership writes: text with `{{variable}}` placeholders filled from the
+//! dealership and the customer — persona prompts ([`VARIABLES`]) and its own e-mail wording
+//! ([`EMAIL_VARIABLES`]). A template is checked when it is saved, so an unknown or misspelt
+//! variable is a 400 for the dealer, not a blank in a customer's chat or mail.
 
 /// The variables a template may use.
 pub const VARIABLES: &[&str] = &[
@@ -16,24 +17,48 @@ pub const VARIABLES: &[&str] = &[
     "current_date",
 ];
 
+/// The variables a dealership's first-contact e-mail may use.
+pub const EMAIL_VARIABLES: &[&str] = &[
+    "dealership_name",
+    "dealership_phone",
+    "dealership_website",
+    "customer_name",
+    "customer_first_name",
+    "persona_name",
+    "vehicle",
+    "vehicle_price",
+    "vehicle_link",
+];
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TemplateError {
-    #[error("uses unknown variable {{{{{0}}}}}; known: {known}", known = VARIABLES.join(", "))]
-    UnknownVariable(String),
+    #[error("uses unknown variable {{{{{name}}}}}; known: {known}", known = known.join(", "))]
+    UnknownVariable {
+        name: String,
+        known: &'static [&'static str],
+    },
     #[error("has a {{{{ without a matching }}}}")]
     Unclosed,
 }
 
-/// The variables `template` uses, in order, or the first problem.
+/// The variables a persona `template` uses, in order, or the first problem.
 pub fn variables(template: &str) -> Result<Vec<&str>, TemplateError> {
+    variables_of(template, VARIABLES)
+}
+
+/// The variables `template` uses, in order, each one of `known`, or the first problem.
+pub fn variables_of<'t>(template: &'t str, known: &'static [&'static str]) -> Result<Vec<&'t str>, TemplateError> {
     let mut found = Vec::new();
     let mut rest = template;
     while let Some(start) = rest.find("{{") {
         let after = &rest[start + 2..];
         let end = after.find("}}").ok_or(TemplateError::Unclosed)?;
         let name = after[..end].trim();
-        if !VARIABLES.contains(&name) {
-            return Err(TemplateError::UnknownVariable(name.to_owned()));
+        if !known.contains(&name) {
+            return Err(TemplateError::UnknownVariable {
+                name: name.to_owned(),
+                known,
+            });
         }
         found.push(name);
         rest = &after[end + 2..];
@@ -41,8 +66,17 @@ pub fn variables(template: &str) -> Result<Vec<&str>, TemplateError> {
     Ok(found)
 }
 
-/// Fills the placeholders; `value` answers each known variable.
+/// Fills a persona template's placeholders; `value` answers each known variable.
 pub fn render(template: &str, value: impl Fn(&str) -> String) -> Result<String, TemplateError> {
+    render_of(template, VARIABLES, value)
+}
+
+/// Fills the placeholders, each one of `known`; `value` answers them.
+pub fn render_of(
+    template: &str,
+    known: &'static [&'static str],
+    value: impl Fn(&str) -> String,
+) -> Result<String, TemplateError> {
     let mut out = String::with_capacity(template.len());
     let mut rest = template;
     while let Some(start) = rest.find("{{") {
@@ -50,8 +84,11 @@ pub fn render(template: &str, value: impl Fn(&str) -> String) -> Result<String, 
         let after = &rest[start + 2..];
         let end = after.find("}}").ok_or(TemplateError::Unclosed)?;
         let name = after[..end].trim();
-        if !VARIABLES.contains(&name) {
-            return Err(TemplateError::UnknownVariable(name.to_owned()));
+        if !known.contains(&name) {
+            return Err(TemplateError::UnknownVariable {
+                name: name.to_owned(),
+                known,
+            });
         }
         out.push_str(&value(name));
         rest = &after[end + 2..];
@@ -81,7 +118,13 @@ mod tests {
     #[test]
     fn an_unknown_variable_is_named() {
         let error = variables("Hi {{customer_nmae}}").unwrap_err();
-        assert_eq!(error, TemplateError::UnknownVariable("customer_nmae".into()));
+        assert_eq!(
+            error,
+            TemplateError::UnknownVariable {
+                name: "customer_nmae".into(),
+                known: VARIABLES
+            }
+        );
         assert!(error.to_string().contains("{{customer_nmae}}"), "{error}");
         assert_eq!(variables("Hi {{customer_name"), Err(TemplateError::Unclosed));
     }

@@ -184,6 +184,8 @@ pub struct FirstContactTarget {
     /// `ai_config.quiet_hours`, when the dealership set its own.
     pub quiet_hours: Option<serde_json::Value>,
     pub persona_name: Option<String>,
+    /// `ai_config.email_templates.lead_first_contact`, when the dealership wrote its own.
+    pub custom_template: Option<serde_json::Value>,
     pub vehicle: Option<LeadVehicle>,
 }
 
@@ -217,7 +219,8 @@ pub async fn first_contact_target(
                     d.name, d.contact_phone, d.contact_email, d.website,
                     nullif(concat_ws(', ', d.street, d.city, nullif(concat_ws(' ', d.region, d.postal_code), '')), ''),
                     d.ai_config -> 'quiet_hours', p.name,
-                    v.year, v.make, v.model, v.trim, v.stock_number, v.price::float8, v.vdp_url, v.is_active
+                    v.year, v.make, v.model, v.trim, v.stock_number, v.price::float8, v.vdp_url, v.is_active,
+                    d.ai_config -> 'email_templates' -> 'lead_first_contact'
                FROM leads l
                JOIN dealerships d ON d.id = l.dealership_id
                LEFT JOIN customers cu ON cu.dealership_id = l.dealership_id AND cu.id = l.customer_id
@@ -242,6 +245,7 @@ pub async fn first_contact_target(
         postal_address: row.get(9),
         quiet_hours: row.get(10),
         persona_name: row.get(11),
+        custom_template: row.get(20),
         vehicle: row.get::<_, Option<bool>>(19).map(|is_active| LeadVehicle {
             year: row.get(12),
             make: row.get(13),

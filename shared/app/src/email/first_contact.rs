@@ -24,6 +24,7 @@ use rylie_cloud::{JobMessage, OutgoingEmail};
 use rylie_domain::{
     DealershipId,
     assistant::{QuietHours, may_send_automated},
+    prompt,
 };
 use rylie_store::{
     email_deliveries::NewDelivery,
@@ -96,7 +97,10 @@ pub async fn send(
             },
         });
     }
-    let rendered = render(&target);
+    let (rendered, fallback) = render(&target);
+    if let Some(problem) = &fallback {
+        tracing::warn!(lead = payload.lead_id, %problem, "first contact sent with the built-in template");
+    }
     let delivery = NewDelivery {
         dealership_id: Some(dealership.0),
         idempotency_key: &message.idempotency_key,
@@ -203,14 +207,83 @@ fn dollars(price: f64) -> String {
     format!("${grouped}")
 }
 
-/// The message, plain text and HTML with the same content.
-pub fn render(target: &FirstContactTarget) -> Rendered {
-    let dealer = &target.dealership_name;
-    let greeting = match target
+/// The message: the dealership's own template when it has one that renders, else the
+/// built-in one; the second value says why a custom template was not used. Either way the
+/// CAN-SPAM footer (how to stop, the postal address) closes the message: no template can drop it.
+pub fn render(target: &FirstContactTarget) -> (Rendered, Option<String>) {
+    let (body, fallback) = match &target.custom_template {
+        None => (builtin(target), None),
+        Some(template) => match custom(target, template) {
+            Ok(body) => (body, None),
+            Err(problem) => (builtin(target), Some(format!("the dealership's template {problem}"))),
+        },
+    };
+    (with_footer(target, body), fallback)
+}
+
+/// What a template may say, by variable (`prompt::EMAIL_VARIABLES`).
+fn variable(target: &FirstContactTarget, name: &str) -> String {
+    let vehicle = target.vehicle.as_ref().filter(|vehicle| vehicle.is_active);
+    match name {
+        "dealership_name" => target.dealership_name.clone(),
+        "dealership_phone" => target.dealership_phone.clone().unwrap_or_default(),
+        "dealership_website" => target.dealership_website.clone().unwrap_or_default(),
+        "customer_name" => target.customer_name.clone().unwrap_or_default(),
+        "customer_first_name" => first_name(target).unwrap_or_default().to_owned(),
+        "persona_name" => target.persona_name.clone().unwrap_or_default(),
+        // A vehicle sold since the lead came in is not offered: its facts read empty.
+        "vehicle" => vehicle.and_then(describe).unwrap_or_default(),
+        "vehicle_price" => vehicle.and_then(|v| v.price).map(dollars).unwrap_or_default(),
+        "vehicle_link" => vehicle.and_then(|v| v.vdp_url.clone()).unwrap_or_default(),
+        _ => String::new(),
+    }
+}
+
+fn first_name(target: &FirstContactTarget) -> Option<&str> {
+    target
         .customer_name
         .as_deref()
         .and_then(|name| name.split_whitespace().next())
-    {
+}
+
+/// `ai_config.email_templates.lead_first_contact`: `{"subject": "…", "text": "…"}` with
+/// `{{variables}}`; the HTML is the text, escaped, a paragraph per blank line.
+fn custom(target: &FirstContactTarget, template: &serde_json::Value) -> Result<Rendered, String> {
+    let field = |key: &str| {
+        template
+            .get(key)
+            .and_then(serde_json::Value::as_str)
+            .filter(|text| !text.trim().is_empty())
+            .ok_or_else(|| format!("has no {key}"))
+    };
+    let fill = |text: &str| {
+        prompt::render_of(text, prompt::EMAIL_VARIABLES, |name| variable(target, name)).map_err(|e| e.to_string())
+    };
+    let subject = fill(field("subject")?)?.replace(['\r', '\n'], " ");
+    let text = fill(field("text")?)?;
+    let mut html = format!(
+        "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>{}</title></head>\n\
+         <body style=\"font-family: sans-serif; line-height: 1.5\">\n",
+        escape_html(&subject)
+    );
+    for paragraph in text.split("\n\n").filter(|p| !p.trim().is_empty()) {
+        html.push_str(&format!(
+            "<p>{}</p>\n",
+            escape_html(paragraph.trim()).replace('\n', "<br>")
+        ));
+    }
+    html.push_str("</body></html>\n");
+    Ok(Rendered {
+        subject,
+        text: format!("{}\n", text.trim_end()),
+        html,
+    })
+}
+
+/// The built-in message, plain text and HTML with the same content, without the footer.
+fn builtin(target: &FirstContactTarget) -> Rendered {
+    let dealer = &target.dealership_name;
+    let greeting = match first_name(target) {
         Some(first) => format!("Hi {first},"),
         None => "Hello,".to_owned(),
     };
@@ -254,11 +327,6 @@ pub fn render(target: &FirstContactTarget) -> Rendered {
         Some(persona) => format!("{persona}, the automated assistant of {dealer}"),
         None => format!("The automated assistant of {dealer}"),
     };
-    let stop = match &target.dealership_email {
-        Some(address) => format!("To stop these e-mails, reply with \"unsubscribe\" or write to {address}."),
-        None => "To stop these e-mails, reply with \"unsubscribe\".".to_owned(),
-    };
-    let postal = target.postal_address.clone().unwrap_or_else(|| dealer.clone());
 
     let mut text = format!("{greeting}\n\n{about}\n");
     if let Some(link) = &link {
@@ -272,7 +340,6 @@ pub fn render(target: &FirstContactTarget) -> Rendered {
     if !contact.is_empty() {
         text.push_str(&format!("{contact}\n"));
     }
-    text.push_str(&format!("\n-- \n{stop}\n{dealer}, {postal}\n"));
 
     let mut html = format!(
         "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>{}</title></head>\n\
@@ -295,13 +362,30 @@ pub fn render(target: &FirstContactTarget) -> Rendered {
     if !contact.is_empty() {
         html.push_str(&format!("<br>{}", escape_html(&contact)));
     }
-    html.push_str(&format!(
-        "</p>\n<p style=\"font-size: small; color: #555\">{}<br>{}, {}</p>\n</body></html>\n",
+    html.push_str("</p>\n</body></html>\n");
+    Rendered { subject, text, html }
+}
+
+/// Appends how to stop and the postal address (CAN-SPAM) to a message's text and HTML.
+fn with_footer(target: &FirstContactTarget, mut body: Rendered) -> Rendered {
+    let dealer = &target.dealership_name;
+    let stop = match &target.dealership_email {
+        Some(address) => format!("To stop these e-mails, reply with \"unsubscribe\" or write to {address}."),
+        None => "To stop these e-mails, reply with \"unsubscribe\".".to_owned(),
+    };
+    let postal = target.postal_address.clone().unwrap_or_else(|| dealer.clone());
+    body.text.push_str(&format!("\n-- \n{stop}\n{dealer}, {postal}\n"));
+    let footer = format!(
+        "<p style=\"font-size: small; color: #555\">{}<br>{}, {}</p>\n</body></html>\n",
         escape_html(&stop),
         escape_html(dealer),
         escape_html(&postal)
-    ));
-    Rendered { subject, text, html }
+    );
+    body.html = match body.html.rfind("</body></html>") {
+        Some(end) => format!("{}{footer}", &body.html[..end]),
+        None => format!("{}{footer}", body.html),
+    };
+    body
 }
 
 #[cfg(test)]
@@ -324,6 +408,7 @@ mod tests {
             postal_address: Some("1 Main St, Springfield IL 62701".into()),
             quiet_hours: None,
             persona_name: Some("Riley".into()),
+            custom_template: None,
             vehicle: Some(LeadVehicle {
                 year: Some(2022),
                 make: Some("Toyota".into()),
@@ -339,7 +424,8 @@ mod tests {
 
     #[test]
     fn the_first_contact_quotes_inventory_and_carries_the_can_spam_footer() {
-        let rendered = render(&target());
+        let (rendered, fallback) = render(&target());
+        assert_eq!(fallback, None);
         assert_eq!(
             rendered.subject,
             "Your inquiry about the 2022 Toyota Tacoma TRD <Off-Road> (stock T123) at Alpha Motors"
@@ -372,11 +458,65 @@ mod tests {
     fn a_sold_vehicle_is_said_to_be_sold_and_its_price_is_not_quoted() {
         let mut sold = target();
         sold.vehicle.as_mut().unwrap().is_active = false;
-        let rendered = render(&sold);
+        let (rendered, _) = render(&sold);
         assert!(rendered.text.contains("has just been sold"), "{}", rendered.text);
         assert!(!rendered.text.contains("34,995"));
         assert!(!rendered.text.contains("alpha.test/v/T123"));
         assert_eq!(rendered.subject, "Your inquiry at Alpha Motors");
+    }
+
+    #[test]
+    fn a_dealerships_template_is_used_when_it_renders_and_the_footer_stays() {
+        let mut custom = target();
+        custom.custom_template = Some(serde_json::json!({
+            "subject": "{{customer_first_name}}, your {{vehicle}}",
+            "text": "Hello {{customer_first_name}}!\n\nThe {{vehicle}} is {{vehicle_price}}: {{vehicle_link}}\n\n{{persona_name}}",
+        }));
+        let (rendered, fallback) = render(&custom);
+        assert_eq!(fallback, None);
+        assert_eq!(
+            rendered.subject,
+            "Dana, your 2022 Toyota Tacoma TRD <Off-Road> (stock T123)"
+        );
+        assert!(
+            rendered.text.starts_with("Hello Dana!\n\nThe 2022 Toyota Tacoma"),
+            "{}",
+            rendered.text
+        );
+        assert!(rendered.text.contains("$34,995: https://alpha.test/v/T123"));
+        assert!(
+            rendered.text.contains("write to sales@alpha.test"),
+            "the footer stays: {}",
+            rendered.text
+        );
+        assert!(rendered.html.contains("<p>Hello Dana!</p>"), "{}", rendered.html);
+        assert!(
+            rendered.html.contains("1 Main St, Springfield IL 62701</p>"),
+            "{}",
+            rendered.html
+        );
+
+        for (broken, says) in [
+            (
+                serde_json::json!({ "subject": "Hi {{customer_nmae}}", "text": "x" }),
+                "unknown variable",
+            ),
+            (
+                serde_json::json!({ "subject": "Hi {{customer_name", "text": "x" }),
+                "without a matching",
+            ),
+            (serde_json::json!({ "text": "no subject" }), "has no subject"),
+        ] {
+            custom.custom_template = Some(broken);
+            let (rendered, fallback) = render(&custom);
+            assert!(fallback.as_deref().unwrap_or_default().contains(says), "{fallback:?}");
+            assert!(
+                rendered
+                    .subject
+                    .starts_with("Your inquiry about the 2022 Toyota Tacoma"),
+                "the built-in one"
+            );
+        }
     }
 
     #[test]

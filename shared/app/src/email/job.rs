@@ -136,6 +136,18 @@ pub async fn run(state: &State, message: &JobMessage, sqs_message_id: Option<&st
                 Err(error) => unusable(state, message, sqs_message_id, format!("payload: {error}")).await,
             }
         }
+        (super::staff_notice::SUMMARY_JOB | super::staff_notice::ALERT_JOB, super::staff_notice::VERSION) => {
+            match serde_json::from_value::<super::staff_notice::Notice>(message.payload.clone()) {
+                Ok(notice) => match message.dealership_id {
+                    Some(dealership) => {
+                        let dealership = rylie_domain::DealershipId(dealership);
+                        super::staff_notice::send(state, message, dealership, &notice).await
+                    }
+                    None => unusable(state, message, sqs_message_id, "names no dealership".to_owned()).await,
+                },
+                Err(error) => unusable(state, message, sqs_message_id, format!("payload: {error}")).await,
+            }
+        }
         (super::first_contact::JOB, super::first_contact::VERSION) => {
             match serde_json::from_value::<super::first_contact::Payload>(message.payload.clone()) {
                 Ok(payload) => match message.dealership_id {

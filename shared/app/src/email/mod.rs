@@ -40,6 +40,7 @@
 
 pub mod first_contact;
 pub mod job;
+pub mod staff_notice;
 pub mod templates;
 
 use rylie_cloud::JobMessage;

@@ -282,7 +282,7 @@ pub async fn apply_local_file(
         .await
         .map_err(StoreError::query("rolling back an inventory import"))?;
     drop(client);
-    finish(
+    let finished = finish(
         state,
         dealership,
         import.id,
@@ -291,5 +291,27 @@ pub async fn apply_local_file(
         error.as_deref(),
         Some(&digest),
     )
-    .await
+    .await?;
+    if outcome == Outcome::NeedsConfirmation {
+        // A person must look: a truncated file would have emptied the lot.
+        let notice = crate::email::staff_notice::Notice {
+            subject: format!("Inventory feed held: import {} needs your confirmation", import.id),
+            lines: vec![
+                error.clone().unwrap_or_default(),
+                format!(
+                    "Nothing was changed. If the feed is right, confirm it (POST …/inventory/imports/{}/confirm);                      if it is truncated, send the full file again.",
+                    import.id
+                ),
+            ],
+            link: state
+                .config
+                .app_base_url
+                .as_deref()
+                .map(|base| format!("{}/inventory/imports/{}", base.trim_end_matches('/'), import.id)),
+        };
+        let message =
+            crate::email::staff_notice::alert_message(dealership, &format!("import_held:{}", import.id), &notice);
+        crate::email::staff_notice::queue(state, &message).await;
+    }
+    Ok(finished)
 }

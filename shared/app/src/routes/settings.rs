@@ -7,7 +7,11 @@
 //! * `quiet_hours`: when automated mail may go out, in the customer's local time, stricter per
 //!   state (see `rylie_domain::assistant::quiet_hours`);
 //! * `disclose_at_start`: the assistant says it is automated in its first reply;
-//! * `report_settings`: the daily and weekly reports and their recipients.
+//! * `report_settings`: the daily and weekly reports and their recipients;
+//! * `email_templates`: the dealership's own wording of customer mail (today the lead's
+//!   first contact: `{"lead_first_contact": {"subject": …, "text": …}}` with `{{variables}}`
+//!   of `prompt::EMAIL_VARIABLES`); `null` goes back to the built-in one. The CAN-SPAM footer is
+//!   added to every one.
 //!
 //! Each part is checked by the code that reads it (`Hours::parse_strict`,
 //! `QuietHours::from_setting`, `ReportSettings::parse`), so what is accepted here is what works
@@ -15,7 +19,7 @@
 //! route does not manage are kept.
 
 use lambda_http::{Body, Request, Response, http::StatusCode};
-use rylie_domain::{assistant::QuietHours, report::ReportSettings};
+use rylie_domain::{assistant::QuietHours, prompt, report::ReportSettings};
 use rylie_store::{
     StoreError, audit,
     dealerships::{self, Settings, SettingsChange},
@@ -48,6 +52,8 @@ pub struct DealershipSettings {
     pub disclose_at_start: bool,
     /// `{"daily": true, "weekly": true, "weekly_day": "mon", "send_hour": 7, "recipients": […]}`.
     pub report_settings: Value,
+    /// `{"lead_first_contact": {"subject": "…", "text": "…"}}`; empty: the built-in wording.
+    pub email_templates: Value,
 }
 
 fn view(settings: &Settings) -> DealershipSettings {
@@ -65,7 +71,52 @@ fn view(settings: &Settings) -> DealershipSettings {
             .unwrap_or_else(|| json!({})),
         disclose_at_start: settings.ai_config.get("disclose_at_start").and_then(Value::as_bool) != Some(false),
         report_settings: settings.report_settings.clone(),
+        email_templates: settings
+            .ai_config
+            .get("email_templates")
+            .cloned()
+            .unwrap_or_else(|| json!({})),
     }
+}
+
+/// The e-mail types a dealership may word itself.
+const TEMPLATED_EMAILS: &[&str] = &["lead_first_contact"];
+
+/// The first problem of a set of e-mail templates, with the field it is in.
+fn email_template_problem(templates: &Value) -> Option<(String, String)> {
+    let Value::Object(map) = templates else {
+        return Some(("email_templates".into(), "must be an object".into()));
+    };
+    for (kind, template) in map {
+        let field = format!("email_templates.{kind}");
+        if !TEMPLATED_EMAILS.contains(&kind.as_str()) {
+            return Some((
+                field,
+                format!(
+                    "is not an e-mail type of its own wording ({})",
+                    TEMPLATED_EMAILS.join(", ")
+                ),
+            ));
+        }
+        if template.is_null() {
+            continue;
+        }
+        for part in ["subject", "text"] {
+            let problem = match template.get(part).and_then(Value::as_str) {
+                None => Some("is required, a string".to_owned()),
+                Some(text) if text.trim().is_empty() || text.len() > 20_000 => {
+                    Some("must have 1 to 20000 characters".to_owned())
+                }
+                Some(text) => prompt::variables_of(text, prompt::EMAIL_VARIABLES)
+                    .err()
+                    .map(|e| e.to_string()),
+            };
+            if let Some(problem) = problem {
+                return Some((format!("{field}.{part}"), problem));
+            }
+        }
+    }
+    None
 }
 
 /// A change as sent; every part optional.
@@ -77,6 +128,7 @@ pub struct SettingsInput {
     quiet_hours: Option<Value>,
     disclose_at_start: Option<bool>,
     report_settings: Option<Value>,
+    email_templates: Option<Value>,
 }
 
 pub fn read_settings(fields: &mut Fields) -> SettingsInput {
@@ -87,7 +139,11 @@ pub fn read_settings(fields: &mut Fields) -> SettingsInput {
         quiet_hours: fields.object("quiet_hours"),
         disclose_at_start: fields.boolean("disclose_at_start"),
         report_settings: fields.object("report_settings"),
+        email_templates: fields.object("email_templates"),
     };
+    if let Some((field, problem)) = input.email_templates.as_ref().and_then(email_template_problem) {
+        fields.error(&field, "INVALID_VALUE", problem);
+    }
     if let Some(Err(problem)) = input.business_hours.as_ref().map(Hours::parse_strict) {
         fields.error("business_hours", "INVALID_VALUE", problem);
     }
@@ -151,6 +207,23 @@ pub async fn update(ctx: Ctx<'_>, request: Request) -> Result<Response<Body>, Ap
     }
     if let Some(disclose) = input.disclose_at_start {
         ai_config.insert("disclose_at_start".to_owned(), disclose.into());
+    }
+    if let Some(Value::Object(templates)) = input.email_templates {
+        // Merged by type over the stored ones; a null drops that type's own wording.
+        let mut merged = old
+            .ai_config
+            .get("email_templates")
+            .and_then(Value::as_object)
+            .cloned()
+            .unwrap_or_default();
+        for (kind, template) in templates {
+            if template.is_null() {
+                merged.remove(&kind);
+            } else {
+                merged.insert(kind, template);
+            }
+        }
+        ai_config.insert("email_templates".to_owned(), Value::Object(merged));
     }
     let mut agent_config = serde_json::Map::new();
     if let Some(assignment) = input.assignment {

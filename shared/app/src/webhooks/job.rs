@@ -30,6 +30,7 @@ use serde_json::json;
 use crate::{
     State,
     auth::random_bytes,
+    email::staff_notice,
     jobs::{self, Handled, SqsBatchResponse, SqsEvent, SqsMessage},
 };
 
@@ -221,6 +222,28 @@ pub async fn deliver(state: &State, dealership: DealershipId, delivery_id: i64) 
     tx.commit()
         .await
         .map_err(StoreError::query("recording a webhook attempt"))?;
+    drop(client);
+    if let Outcome::Failed {
+        endpoint_disabled: true,
+        reason,
+        ..
+    } = &outcome
+    {
+        let notice = staff_notice::Notice {
+            subject: format!("Webhook endpoint {} disabled", delivery.webhook_id),
+            lines: vec![
+                format!(
+                    "Rylie stopped sending events to {} after a day of failed deliveries; the last                      attempt failed with: {reason}",
+                    delivery.url
+                ),
+                "Fix the receiver, then re-enable the endpoint (PATCH …/webhooks/{id} with                  {\"is_active\": true}). Events of the last 24 hours that were not delivered are                  listed in its delivery log."
+                    .replace("{id}", &delivery.webhook_id.to_string()),
+            ],
+            link: None,
+        };
+        let key = format!("webhook_disabled:{}:{}", delivery.webhook_id, delivery.id);
+        staff_notice::queue(state, &staff_notice::alert_message(dealership, &key, &notice)).await;
+    }
     Ok(outcome)
 }
 
