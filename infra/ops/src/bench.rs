@@ -58,6 +58,18 @@ pub enum Bench {
         #[arg(long)]
         search_only: bool,
     },
+    /// The job platform: job-email throughput per worker against SES (moto locally:
+    /// AWS_ENDPOINT_URL) beside a bare SES send, the idempotency overhead per job, and a
+    /// report over `--messages` messages.
+    Jobs {
+        /// A migrated database (the owner's URL); the bench adds a `bench-jobs-*` dealership.
+        #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
+        database_url: String,
+        #[arg(long, default_value = "200")]
+        emails: usize,
+        #[arg(long, default_value = "100000")]
+        messages: i64,
+    },
     /// Writes a generated feed (the inventory bench's vehicles 0..rows) to FILE, for measuring
     /// `import-tsv` on large files (e.g. peak memory with `/usr/bin/time -v`).
     Feed {
@@ -120,6 +132,11 @@ pub async fn run(bench: Bench) -> Result<(), BoxError> {
             turns,
             vehicles,
         } => crate::bench_assistant::run(&database_url, turns, vehicles).await,
+        Bench::Jobs {
+            database_url,
+            emails,
+            messages,
+        } => crate::bench_jobs::run(&database_url, emails, messages).await,
         Bench::Feed { rows, file } => {
             let bytes = crate::bench_inventory::write_feed(&file, (0..rows).map(|i| (i, 0)))?;
             println!("{rows} rows, {bytes} bytes: {}", file.display());

@@ -5,6 +5,7 @@ mod bench;
 mod bench_adf;
 mod bench_assistant;
 mod bench_inventory;
+mod bench_jobs;
 mod bench_mail;
 mod chat_cli;
 mod dlq_cli;

@@ -113,6 +113,10 @@ pub struct Config {
     /// `ANALYSIS_IDLE_MINUTES`: how long an open conversation stays silent before
     /// cron-idle-conversations has it analysed (default 60).
     pub analysis_idle_minutes: u32,
+    /// `JOB_MAX_RECEIVE_COUNT`: the job queues' maxReceiveCount (template parameter
+    /// JobMaxReceiveCount, default 5). A worker giving up on a message's last delivery records
+    /// its error in `job_failures`, so what lands in a dead-letter queue says why.
+    pub job_max_receive_count: u32,
     /// `WEBHOOK_QUEUE_URL`, `WEBHOOK_ALLOW_PRIVATE_TARGETS`, `WEBHOOK_EXTRA_ROOT_CA_FILE`: the
     /// job-webhook queue and, for local receivers only, the delivery relaxations.
     pub webhooks: crate::webhooks::WebhookSettings,
@@ -292,6 +296,17 @@ impl Config {
             analysis_queue_url: get("ANALYSIS_QUEUE_URL"),
             report_queue_url: get("REPORT_QUEUE_URL"),
             webhooks,
+            job_max_receive_count: match get("JOB_MAX_RECEIVE_COUNT") {
+                None => 5,
+                Some(text) => text
+                    .parse()
+                    .ok()
+                    .filter(|count| *count > 0)
+                    .ok_or_else(|| ConfigError {
+                        variable: "JOB_MAX_RECEIVE_COUNT",
+                        problem: format!("{text:?} is not a whole number above 0"),
+                    })?,
+            },
             analysis_idle_minutes: match get("ANALYSIS_IDLE_MINUTES") {
                 None => 60,
                 Some(text) => text

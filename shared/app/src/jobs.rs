@@ -117,6 +117,7 @@ pub async fn each_record(
     for message in event.records {
         let id = message.message_id.clone().unwrap_or_default();
         let receipt = message.receipt_handle.clone();
+        let body = message.body.clone();
         let receive_count = message
             .attributes
             .get("ApproximateReceiveCount")
@@ -125,6 +126,15 @@ pub async fn each_record(
         let handled = handle(message).await;
         match &handled {
             Handled::Done => tracing::info!(message_id = %id, "message handled"),
+            Handled::Retry(reason) if receive_count >= state.config.job_max_receive_count => {
+                // The last delivery: SQS moves the message to the dead-letter queue next, and
+                // `job_failures` keeps why (the DLQ keeps only the body).
+                tracing::error!(message_id = %id, %reason, receive_count, alert = "job_dead_lettered",
+                                "message goes to the dead-letter queue");
+                if let Err(error) = record_last_failure(state, &id, body.as_deref(), receive_count, reason).await {
+                    tracing::error!(message_id = %id, %error, "the dead-lettered message's error was not recorded");
+                }
+            }
             Handled::Retry(reason) => {
                 let delay = retry_delay_seconds(receive_count, random_unit());
                 if let (Some(sqs), Some(url), Some(receipt)) = (&state.sqs, queue_url, receipt.as_deref())
@@ -144,6 +154,33 @@ pub async fn each_record(
         }
     }
     response
+}
+
+/// Records why a message is given up on: under its job type and key when the body is a job
+/// message, else as `not a job message` (an S3 notification, a broken body) under its SQS id;
+/// secrets redacted from the payload.
+async fn record_last_failure(
+    state: &State,
+    sqs_message_id: &str,
+    body: Option<&str>,
+    receive_count: u32,
+    reason: &str,
+) -> Result<(), rylie_store::StoreError> {
+    let error = format!("moved to the dead-letter queue after {receive_count} deliveries; the last: {reason}");
+    match body.map(JobMessage::parse) {
+        Some(Ok(message)) => record_unusable(state, &message, Some(sqs_message_id), &error).await,
+        _ => {
+            let failure = rylie_store::job_failures::JobFailure {
+                job_type: "not a job message",
+                dealership_id: None,
+                idempotency_key: Some(sqs_message_id),
+                message_id: Some(sqs_message_id),
+                payload: &serde_json::json!({ "body_bytes": body.map_or(0, str::len) }),
+                error: &error,
+            };
+            record_failure(state, &failure).await
+        }
+    }
 }
 
 /// A number in 0..1 from the operating system's random source (0.5 if it fails).

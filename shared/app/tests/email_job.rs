@@ -2,7 +2,10 @@
 //! through a moto queue and moto SES), the link sets a new password once and signs out the old
 //! sessions; unknown addresses get the same answer and no mail; the job-email worker sends one
 //! e-mail per message however often it comes, acknowledges what it can never send, and records
-//! an address SES refuses.
+//! an address SES refuses. And the job faults of issue 7, on this worker: SES failing twice
+//! then succeeding, one message delivered to two workers at once, a poison message reaching the
+//! dead-letter queue after the configured deliveries with its error recorded, and the
+//! database's connections dropped in the middle of a batch.
 
 mod support;
 
@@ -441,4 +444,211 @@ async fn an_unreachable_mail_service_hands_the_message_back_for_a_retry() {
     assert!(response.batch_item_failures.is_empty());
     let rows = delivery_rows(&world).await;
     assert_eq!((rows[0].1.as_str(), rows[0].4), ("sent", 2));
+}
+
+// ------------------------------------------------------------------ faults (issue 7)
+
+/// A reset message for `user` with a current token, ready for the worker.
+async fn reset_job(world: &World, user: i64, token: &str) -> rylie_cloud::JobMessage {
+    world
+        .owner_sql(&format!(
+            "UPDATE users SET reset_token_hash = '{}', reset_token_expires_at = now() + interval '30 minutes' WHERE id = {user}",
+            rylie_app::email::job::hash_token(token)
+        ))
+        .await;
+    password_reset_message(user, Some(world.dealer_a), token)
+}
+
+fn unreachable_ses() -> Mailer {
+    let nowhere = aws_config::SdkConfig::builder()
+        .endpoint_url("http://127.0.0.1:9")
+        .region(aws_config::Region::new("us-east-1"))
+        .credentials_provider(aws_credential_types::provider::SharedCredentialsProvider::new(
+            aws_credential_types::Credentials::from_keys("testing", "testing", None),
+        ))
+        .behavior_version(aws_config::BehaviorVersion::latest())
+        .retry_config(aws_config::retry::RetryConfig::disabled())
+        .build();
+    Mailer::ses(&nowhere)
+}
+
+#[tokio::test]
+async fn ses_failing_twice_then_succeeding_sends_exactly_one_email() {
+    let (mut world, _cloud) = world_with_cloud().await;
+    let token = "5e5fa11".repeat(9);
+    let message = reset_job(&world, world.user_a, &token).await;
+    let body = message.to_json().unwrap();
+    world.state.mailer = unreachable_ses();
+    for attempt in 1..=2 {
+        let response = jobs::email(&world.state, one_message("flaky", body.clone())).await;
+        assert_eq!(response.batch_item_failures.len(), 1, "attempt {attempt} handed back");
+    }
+    world.state.mailer = Mailer::ses(&moto_config().await);
+    assert!(
+        jobs::email(&world.state, one_message("flaky", body.clone()))
+            .await
+            .batch_item_failures
+            .is_empty()
+    );
+    // And once more, as SQS may: nothing.
+    assert!(
+        jobs::email(&world.state, one_message("flaky", body))
+            .await
+            .batch_item_failures
+            .is_empty()
+    );
+    let link = format!("https://app.rylie.test/reset-password?token={token}");
+    assert_eq!(sent_containing(&link).len(), 1);
+    let rows = delivery_rows(&world).await;
+    assert_eq!(
+        (rows[0].1.as_str(), rows[0].4),
+        ("sent", 3),
+        "three attempts, one e-mail: {rows:?}"
+    );
+}
+
+#[tokio::test]
+async fn one_message_delivered_to_two_workers_at_once_has_one_effect() {
+    let (world, _cloud) = world_with_cloud().await;
+    let token = "c0ffee1".repeat(9);
+    let message = reset_job(&world, world.user_a, &token).await;
+    // A second worker: its own state, its own connection, the same database, SES and queue.
+    let mut second = rylie_app::State::init(world.state.config.clone()).await.unwrap();
+    second.mailer = world.state.mailer.clone();
+    second.sqs = world.state.sqs.clone();
+    let body = message.to_json().unwrap();
+    let (first, other) = tokio::join!(
+        jobs::email(&world.state, one_message("twice", body.clone())),
+        jobs::email(&second, one_message("twice", body.clone())),
+    );
+    // One sends; the other finds it sent, or in progress (and is handed back, to find it sent).
+    let handed_back = first.batch_item_failures.len() + other.batch_item_failures.len();
+    assert!(handed_back <= 1, "{first:?} {other:?}");
+    assert!(
+        jobs::email(&second, one_message("twice", body))
+            .await
+            .batch_item_failures
+            .is_empty()
+    );
+    let link = format!("https://app.rylie.test/reset-password?token={token}");
+    assert_eq!(sent_containing(&link).len(), 1, "one e-mail");
+    assert_eq!(delivery_rows(&world).await.len(), 1);
+}
+
+#[tokio::test]
+async fn a_poison_message_reaches_the_dead_letter_queue_after_the_configured_deliveries_with_its_error() {
+    let (mut world, cloud) = world_with_cloud().await;
+    // The job queue with a dead-letter queue after two deliveries, as the template makes it.
+    let dead = MotoQueue::create("rylie-email-dlq").await;
+    let dead_arn = dead
+        .client
+        .get_queue_attributes()
+        .queue_url(&dead.url)
+        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .unwrap()
+        .attributes
+        .unwrap()[&aws_sdk_sqs::types::QueueAttributeName::QueueArn]
+        .clone();
+    cloud
+        .queue
+        .client
+        .set_queue_attributes()
+        .queue_url(&cloud.queue.url)
+        .attributes(
+            aws_sdk_sqs::types::QueueAttributeName::RedrivePolicy,
+            json!({ "deadLetterTargetArn": dead_arn, "maxReceiveCount": "2" }).to_string(),
+        )
+        .send()
+        .await
+        .unwrap();
+    world.state.config.job_max_receive_count = 2;
+    // Never deliverable while EMAIL_FROM is missing (a transient error: the fix is deployed).
+    world.state.config.email_from = None;
+    let message = reset_job(&world, world.user_a, &"dead1e7".repeat(9)).await;
+    rylie_app::email::submit(&world.state, &message).await.unwrap();
+
+    for delivery in 1..=2 {
+        let batch = cloud.queue.receive_hidden_for(30).await;
+        assert_eq!(batch.records.len(), 1, "delivery {delivery}");
+        let receipt = batch.records[0].receipt_handle.clone().unwrap();
+        let response = jobs::email(&world.state, batch).await;
+        assert_eq!(response.batch_item_failures.len(), 1);
+        // Time passes: the message is visible again at once.
+        cloud
+            .queue
+            .client
+            .change_message_visibility()
+            .queue_url(&cloud.queue.url)
+            .receipt_handle(receipt)
+            .visibility_timeout(0)
+            .send()
+            .await
+            .unwrap();
+    }
+    assert!(cloud.queue.receive().await.records.is_empty(), "moved on");
+    let dead_lettered = dead.receive().await;
+    assert_eq!(dead_lettered.records.len(), 1, "in the dead-letter queue");
+    let owner = support::owner(&world.db).await;
+    let row = owner
+        .query_one("SELECT job_type, idempotency_key, error FROM job_failures", &[])
+        .await
+        .unwrap();
+    assert_eq!(row.get::<_, String>(0), "email.password_reset");
+    assert_eq!(row.get::<_, String>(1), message.idempotency_key);
+    let error: String = row.get(2);
+    assert!(
+        error.contains("after 2 deliveries") && error.contains("EMAIL_FROM"),
+        "{error}"
+    );
+    assert!(delivery_rows(&world).await.is_empty(), "nothing half-written");
+}
+
+#[tokio::test]
+async fn a_database_restart_in_the_middle_of_a_batch_retries_what_was_not_finished_and_writes_nothing_twice() {
+    let (world, _cloud) = world_with_cloud().await;
+    let tokens = ["ba7c4a1".repeat(9), "ba7c4a2".repeat(9)];
+    let first = reset_job(&world, world.user_a, &tokens[0]).await;
+    let second = reset_job(&world, world.manager_a, &tokens[1]).await;
+    let batch = rylie_testkit::sqs::batch([
+        ("one".to_owned(), first.to_json().unwrap()),
+        ("two".to_owned(), second.to_json().unwrap()),
+    ]);
+    // Every connection of the application role dropped, as a restart does.
+    world
+        .owner_sql(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+              WHERE datname = current_database() AND usename <> current_user",
+        )
+        .await;
+    let response = jobs::email(&world.state, batch.clone()).await;
+    // What failed is handed back; redelivered, everything is sent exactly once.
+    let failed: Vec<String> = response
+        .batch_item_failures
+        .iter()
+        .map(|f| f.item_identifier.clone())
+        .collect();
+    let retry = rylie_testkit::sqs::batch(
+        batch
+            .records
+            .iter()
+            .filter(|record| failed.contains(record.message_id.as_ref().unwrap()))
+            .map(|record| (record.message_id.clone().unwrap(), record.body.clone().unwrap())),
+    );
+    assert!(jobs::email(&world.state, retry).await.batch_item_failures.is_empty());
+    assert!(
+        jobs::email(&world.state, batch).await.batch_item_failures.is_empty(),
+        "and again: nothing"
+    );
+    for token in &tokens {
+        let link = format!("https://app.rylie.test/reset-password?token={token}");
+        assert_eq!(sent_containing(&link).len(), 1, "{token}");
+    }
+    let rows = delivery_rows(&world).await;
+    assert_eq!(rows.len(), 2);
+    assert!(
+        rows.iter().all(|row| row.1 == "sent"),
+        "none left half-written: {rows:?}"
+    );
 }
