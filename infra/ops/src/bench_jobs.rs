@@ -134,13 +134,14 @@ pub async fn run(database_url: &str, emails: usize, messages: i64) -> Result<(),
                     timestamptz '2026-11-02 15:00:00+00' + (n % 6) * interval '1 day'
                FROM generate_series(1, {conversations} / 5) n;
              INSERT INTO vehicles (dealership_id, vin, stock_number, make, model, year, price, in_stock_date)
-             SELECT {dealership}, 'BJOB' || lpad(n::text, 13, '0'), 'J' || n,
+             SELECT {dealership}, 'BJBS' || lpad(n::text, 13, '0'), 'J' || n,
                     (ARRAY['Toyota','Honda','Ford'])[1 + n % 3], (ARRAY['Camry','Civic','F-150'])[1 + n % 3],
                     2020 + n % 5, 20000 + n * 10, date '2026-09-01' + (n % 60)
                FROM generate_series(1, 1000) n;
              ANALYZE conversations; ANALYZE messages; ANALYZE leads; ANALYZE vehicles;"
         ))
-        .await?;
+        .await
+        .map_err(|error| format!("seeding the report's period: {}", rylie_store::describe(&error)))?;
     let stored: i64 = owner
         .query_typed(
             "SELECT count(*) FROM messages WHERE dealership_id = $1",
