@@ -194,7 +194,14 @@ pub async fn list(
         )
         .await
         .map_err(StoreError::query("listing experiments"))?;
-    let total = rows.first().map_or(0, |row| row.get(18));
+    let total = crate::page::total(
+        tx,
+        &rows,
+        18,
+        "SELECT count(*) FROM prompt_experiments WHERE dealership_id = $1 AND ($2::text IS NULL OR status = $2)",
+        &[(&dealership.0, Type::INT8), (&status, Type::TEXT)],
+    )
+    .await?;
     Ok((rows.iter().map(experiment).collect::<Result<_, _>>()?, total))
 }
 

@@ -86,23 +86,15 @@ pub async fn list(
         )
         .await
         .map_err(StoreError::query("listing personas"))?;
-    let total = match rows.first() {
-        Some(row) => row.get(12),
-        None if page.page > 1 => count(tx, dealership).await?,
-        None => 0,
-    };
+    let total = crate::page::total(
+        tx,
+        &rows,
+        12,
+        "SELECT count(*) FROM personas WHERE dealership_id = $1",
+        &[(&dealership.0, Type::INT8)],
+    )
+    .await?;
     Ok((rows.iter().map(from_row).collect(), total))
-}
-
-async fn count(tx: &Transaction<'_>, dealership: DealershipId) -> Result<i64, StoreError> {
-    let rows = tx
-        .query_typed(
-            "SELECT count(*) FROM personas WHERE dealership_id = $1",
-            &[(&dealership.0, Type::INT8)],
-        )
-        .await
-        .map_err(StoreError::query("counting personas"))?;
-    Ok(rows[0].get(0))
 }
 
 pub async fn get(tx: &Transaction<'_>, dealership: DealershipId, id: i64) -> Result<Option<Persona>, StoreError> {

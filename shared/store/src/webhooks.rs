@@ -15,10 +15,7 @@ use chrono::{DateTime, Utc};
 use rylie_domain::DealershipId;
 use serde::Serialize;
 use serde_json::Value;
-use tokio_postgres::{
-    Row, Transaction,
-    types::{ToSql, Type},
-};
+use tokio_postgres::{Row, Transaction, types::Type};
 
 use crate::{StoreError, page::Page};
 
@@ -102,26 +99,15 @@ pub async fn list(
         )
         .await
         .map_err(StoreError::query("listing webhooks"))?;
-    let total = match rows.first() {
-        Some(row) => row.get(12),
-        None => {
-            count(
-                tx,
-                "SELECT count(*) FROM webhooks WHERE dealership_id = $1",
-                &[(&dealership.0, Type::INT8)],
-            )
-            .await?
-        }
-    };
+    let total = crate::page::total(
+        tx,
+        &rows,
+        12,
+        "SELECT count(*) FROM webhooks WHERE dealership_id = $1",
+        &[(&dealership.0, Type::INT8)],
+    )
+    .await?;
     Ok((rows.iter().map(from_row).collect(), total))
-}
-
-async fn count(tx: &Transaction<'_>, sql: &str, params: &[(&(dyn ToSql + Sync), Type)]) -> Result<i64, StoreError> {
-    let rows = tx
-        .query_typed(sql, params)
-        .await
-        .map_err(StoreError::query("counting webhook rows"))?;
-    Ok(rows[0].get(0))
 }
 
 pub async fn get(tx: &Transaction<'_>, dealership: DealershipId, id: i64) -> Result<Option<Webhook>, StoreError> {
@@ -316,17 +302,14 @@ pub async fn deliveries(
         )
         .await
         .map_err(StoreError::query("listing webhook deliveries"))?;
-    let total = match rows.first() {
-        Some(row) => row.get(14),
-        None => {
-            count(
-                tx,
-                "SELECT count(*) FROM webhook_deliveries WHERE dealership_id = $1 AND webhook_id = $2",
-                &[(&dealership.0, Type::INT8), (&webhook_id, Type::INT8)],
-            )
-            .await?
-        }
-    };
+    let total = crate::page::total(
+        tx,
+        &rows,
+        14,
+        "SELECT count(*) FROM webhook_deliveries WHERE dealership_id = $1 AND webhook_id = $2",
+        &[(&dealership.0, Type::INT8), (&webhook_id, Type::INT8)],
+    )
+    .await?;
     Ok(Some((rows.iter().map(delivery_from_row).collect(), total)))
 }
 
