@@ -258,3 +258,154 @@ pub async fn first_contact_target(
         }),
     }))
 }
+
+/// A lead as staff and integrations see it.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, schemars::JsonSchema)]
+pub struct Lead {
+    pub id: i64,
+    pub dealership_id: i64,
+    pub customer_id: Option<i64>,
+    pub conversation_id: Option<i64>,
+    /// email_adf, web, chat, sms, phone, api or manual.
+    pub source: String,
+    /// The lead provider as the ADF names it (AutoTrader, Cars.com, …).
+    pub provider: Option<String>,
+    pub adf_id: Option<String>,
+    /// new, contacted, qualified, appointment, sold, lost or duplicate.
+    pub status: String,
+    pub request_date: Option<DateTime<Utc>>,
+    /// The vehicle in stock the lead asked for, when one matched.
+    pub vehicle_id: Option<i64>,
+    pub vehicle_of_interest: serde_json::Value,
+    pub trade_in: Option<serde_json::Value>,
+    pub timeframe: Option<serde_json::Value>,
+    pub customer_comments: Option<String>,
+    pub first_contact_queued_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+const LEAD_COLUMNS: &str = "l.id, l.dealership_id, l.customer_id, l.conversation_id, l.source, l.provider, l.adf_id,
+    l.status, l.request_date, l.vehicle_id, l.vehicle_of_interest, l.trade_in, l.timeframe, l.customer_comments,
+    l.first_contact_queued_at, l.created_at, l.updated_at";
+
+fn lead(row: &tokio_postgres::Row) -> Lead {
+    Lead {
+        id: row.get(0),
+        dealership_id: row.get(1),
+        customer_id: row.get(2),
+        conversation_id: row.get(3),
+        source: row.get(4),
+        provider: row.get(5),
+        adf_id: row.get(6),
+        status: row.get(7),
+        request_date: row.get(8),
+        vehicle_id: row.get(9),
+        vehicle_of_interest: row.get(10),
+        trade_in: row.get(11),
+        timeframe: row.get(12),
+        customer_comments: row.get(13),
+        first_contact_queued_at: row.get(14),
+        created_at: row.get(15),
+        updated_at: row.get(16),
+    }
+}
+
+/// Sort keys for the list.
+pub const SORTABLE: &[(&str, &str)] = &[("created_at", "l.created_at"), ("status", "l.status")];
+
+/// The statuses a lead moves through.
+pub const STATUSES: &[&str] = &[
+    "new",
+    "contacted",
+    "qualified",
+    "appointment",
+    "sold",
+    "lost",
+    "duplicate",
+];
+
+/// One page of the dealership's leads, optionally of one status and source, and the total.
+pub async fn list(
+    tx: &Transaction<'_>,
+    dealership: DealershipId,
+    status: Option<&str>,
+    source: Option<&str>,
+    page: &crate::page::Page,
+) -> Result<(Vec<Lead>, i64), StoreError> {
+    let filter = "l.dealership_id = $1 AND ($2::text IS NULL OR l.status = $2) AND ($3::text IS NULL OR l.source = $3)";
+    let sql = format!(
+        "SELECT {LEAD_COLUMNS}, count(*) OVER () FROM leads l WHERE {filter}
+          ORDER BY {} {}, l.id LIMIT $4 OFFSET $5",
+        page.sort_column, page.direction
+    );
+    let rows = tx
+        .query_typed(
+            &sql,
+            &[
+                (&dealership.0, Type::INT8),
+                (&status, Type::TEXT),
+                (&source, Type::TEXT),
+                (&page.limit, Type::INT8),
+                (&page.offset(), Type::INT8),
+            ],
+        )
+        .await
+        .map_err(StoreError::query("listing leads"))?;
+    let total = crate::page::total(
+        tx,
+        &rows,
+        17,
+        &format!("SELECT count(*) FROM leads l WHERE {filter}"),
+        &[
+            (&dealership.0, Type::INT8),
+            (&status, Type::TEXT),
+            (&source, Type::TEXT),
+        ],
+    )
+    .await?;
+    Ok((rows.iter().map(lead).collect(), total))
+}
+
+/// None: no such lead in this dealership.
+pub async fn get(tx: &Transaction<'_>, dealership: DealershipId, id: i64) -> Result<Option<Lead>, StoreError> {
+    let sql = format!("SELECT {LEAD_COLUMNS} FROM leads l WHERE l.dealership_id = $1 AND l.id = $2");
+    let rows = tx
+        .query_typed(&sql, &[(&dealership.0, Type::INT8), (&id, Type::INT8)])
+        .await
+        .map_err(StoreError::query("reading a lead"))?;
+    Ok(rows.first().map(lead))
+}
+
+/// Moves a lead to `status`, with a `lead.updated` event when it changed; None when the lead
+/// does not exist.
+pub async fn set_status(
+    tx: &Transaction<'_>,
+    dealership: DealershipId,
+    id: i64,
+    status: &str,
+) -> Result<Option<Lead>, StoreError> {
+    let sql = format!(
+        "WITH before AS (SELECT status FROM leads WHERE dealership_id = $1 AND id = $2),
+              changed AS (UPDATE leads l SET status = $3 WHERE l.dealership_id = $1 AND l.id = $2
+                          RETURNING {LEAD_COLUMNS}),
+              updated AS ({event})
+         SELECT * FROM changed",
+        event = crate::events::queue_sql(
+            "$1",
+            "lead.updated",
+            "jsonb_build_object('lead_id', changed.id, 'status', changed.status, 'previous_status', before.status,
+                                'conversation_id', changed.conversation_id, 'customer_id', changed.customer_id)",
+            "changed, before",
+            "before.status IS DISTINCT FROM changed.status",
+        )
+    );
+    let rows = tx
+        .query_typed(
+            &sql,
+            &[(&dealership.0, Type::INT8), (&id, Type::INT8), (&status, Type::TEXT)],
+        )
+        .await
+        .map_err(StoreError::query("changing a lead's status"))?;
+    Ok(rows.first().map(lead))
+}

@@ -11,6 +11,7 @@ pub mod dealerships;
 pub mod experiments;
 pub mod inbound_emails;
 pub mod inventory_imports;
+pub mod leads;
 pub mod openapi;
 pub mod password_reset;
 pub mod personas;

@@ -155,6 +155,11 @@ pub fn operation_bodies(function: &str, schemas: &mut SchemaGenerator) -> Option
         "api-experiments-update" => one(200, of(t::<rylie_store::experiments::Experiment>))
             .reads(input::schema_of(experiments::read_experiment_update)),
         "api-experiments-delete" => one(200, of(t::<personas::Deleted>)),
+        "api-leads-list" => OperationBodies::page(of(t::<rylie_store::leads::Lead>), rylie_store::leads::SORTABLE),
+        "api-leads-get" => one(200, of(t::<rylie_store::leads::Lead>)),
+        "api-leads-update" => {
+            one(200, of(t::<rylie_store::leads::Lead>)).reads(input::schema_of(super::leads::read_lead_update))
+        }
         "api-dealerships-settings-get" => one(200, of(t::<super::settings::DealershipSettings>)),
         "api-dealerships-settings-update" => one(200, of(t::<super::settings::DealershipSettings>))
             .reads(input::schema_of(super::settings::read_settings)),
