@@ -109,22 +109,17 @@ pub enum Outcome {
 
 /// Hands the job to the analysis queue, or runs it right here when no queue is configured.
 pub async fn submit(state: &State, message: &JobMessage) -> Result<(), AnalysisError> {
-    match (&state.sqs, &state.config.analysis_queue_url) {
-        (Some(sqs), Some(queue_url)) => {
-            sqs.send(queue_url, message).await?;
-        }
-        _ => {
-            let conversation_id = message.payload["conversation_id"].as_i64().unwrap_or_default();
-            let dealership = DealershipId(message.dealership_id.unwrap_or_default());
-            let outcome = run(state, dealership, conversation_id).await?;
-            tracing::info!(
-                conversation_id,
-                ?outcome,
-                "analysis run in-process (no ANALYSIS_QUEUE_URL)"
-            );
-        }
-    }
-    Ok(())
+    let queue = state.config.analysis_queue_url.as_deref();
+    crate::jobs::submit(state, queue, message, async || {
+        let conversation_id = message.payload["conversation_id"].as_i64().unwrap_or_default();
+        run(
+            state,
+            DealershipId(message.dealership_id.unwrap_or_default()),
+            conversation_id,
+        )
+        .await
+    })
+    .await
 }
 
 /// Analyses conversation `id` unless nothing has been said since its last analysis.

@@ -157,8 +157,7 @@ pub async fn each_record(
 }
 
 /// Records why a message is given up on: under its job type and key when the body is a job
-/// message, else as `not a job message` (an S3 notification, a broken body) under its SQS id;
-/// secrets redacted from the payload.
+/// message, else as `not a job message` (an S3 notification, a broken body) under its SQS id.
 async fn record_last_failure(
     state: &State,
     sqs_message_id: &str,
@@ -170,17 +169,39 @@ async fn record_last_failure(
     match body.map(JobMessage::parse) {
         Some(Ok(message)) => record_unusable(state, &message, Some(sqs_message_id), &error).await,
         _ => {
-            let failure = rylie_store::job_failures::JobFailure {
-                job_type: "not a job message",
-                dealership_id: None,
-                idempotency_key: Some(sqs_message_id),
-                message_id: Some(sqs_message_id),
-                payload: &serde_json::json!({ "body_bytes": body.map_or(0, str::len) }),
-                error: &error,
-            };
-            record_failure(state, &failure).await
+            record_body(
+                state,
+                "not a job message",
+                Some(sqs_message_id),
+                body.unwrap_or_default(),
+                &error,
+            )
+            .await
         }
     }
+}
+
+/// Records a message body that is not a job message under `job_type` and its SQS id: its JSON
+/// with secrets redacted, or, when it is not JSON, only its size (a body may hold a token).
+async fn record_body(
+    state: &State,
+    job_type: &str,
+    sqs_message_id: Option<&str>,
+    body: &str,
+    error: &str,
+) -> Result<(), rylie_store::StoreError> {
+    let payload = serde_json::from_str::<serde_json::Value>(body)
+        .map(rylie_store::audit::redact)
+        .unwrap_or_else(|_| serde_json::json!({ "body_bytes": body.len() }));
+    let failure = rylie_store::job_failures::JobFailure {
+        job_type,
+        dealership_id: None,
+        idempotency_key: sqs_message_id,
+        message_id: sqs_message_id,
+        payload: &payload,
+        error,
+    };
+    record_failure(state, &failure).await
 }
 
 /// A number in 0..1 from the operating system's random source (0.5 if it fails).
@@ -317,6 +338,28 @@ async fn defer(state: &State, message: &SqsMessage, until: chrono::DateTime<chro
     }
 }
 
+/// Hands `message` to the queue at `queue_url`, or, with no queue configured (one machine),
+/// runs it right here with `run_here` and logs what it did: the one way every producer submits
+/// a job.
+pub async fn submit<O: std::fmt::Debug, E: From<rylie_cloud::CloudError>>(
+    state: &State,
+    queue_url: Option<&str>,
+    message: &JobMessage,
+    run_here: impl AsyncFnOnce() -> Result<O, E>,
+) -> Result<(), E> {
+    match (&state.sqs, queue_url) {
+        (Some(sqs), Some(queue_url)) => {
+            sqs.send(queue_url, message).await?;
+        }
+        _ => {
+            let outcome = run_here().await?;
+            tracing::info!(job = %message.r#type, key = %message.idempotency_key, ?outcome,
+                           "job run in-process (no queue configured)");
+        }
+    }
+    Ok(())
+}
+
 /// The record's body as a job message. One that does not parse is recorded in `job_failures`
 /// as `<job> (unparsable)` (its JSON with secrets redacted, else only its size: a body may hold
 /// a token) and `Err` says what became of it: dropped, or retried when even the record failed.
@@ -326,19 +369,15 @@ pub async fn parse_or_record(state: &State, job: &str, message: &SqsMessage) -> 
         Ok(parsed) => return Ok(parsed),
         Err(error) => error.to_string(),
     };
-    let payload = serde_json::from_str::<serde_json::Value>(body)
-        .map(rylie_store::audit::redact)
-        .unwrap_or_else(|_| serde_json::json!({ "body_bytes": body.len() }));
-    let message_id = message.message_id.as_deref();
-    let failure = rylie_store::job_failures::JobFailure {
-        job_type: &format!("{job} (unparsable)"),
-        dealership_id: None,
-        idempotency_key: message_id,
-        message_id,
-        payload: &payload,
-        error: &error,
-    };
-    Err(match record_failure(state, &failure).await {
+    let recorded = record_body(
+        state,
+        &format!("{job} (unparsable)"),
+        message.message_id.as_deref(),
+        body,
+        &error,
+    )
+    .await;
+    Err(match recorded {
         Ok(()) => Handled::Dropped(error),
         Err(record_error) => Handled::Retry(format!("{error}; recording it failed: {record_error}")),
     })

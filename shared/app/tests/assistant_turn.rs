@@ -1089,16 +1089,16 @@ async fn the_model_summarises_and_a_strongly_negative_reading_hands_over_once() 
     let outcome = rylie_app::analysis::run(&world.state, dealership, conversation)
         .await
         .unwrap();
-    assert_eq!(
-        outcome,
-        rylie_app::analysis::Outcome::Analysed {
-            lead_score: match outcome {
-                rylie_app::analysis::Outcome::Analysed { lead_score, .. } => lead_score,
-                _ => unreachable!("asserted just below"),
-            },
-            source: "model",
-            handed_over: true
-        }
+    assert!(
+        matches!(
+            outcome,
+            rylie_app::analysis::Outcome::Analysed {
+                source: "model",
+                handed_over: true,
+                ..
+            }
+        ),
+        "{outcome:?}"
     );
     // The transcript went to the model as quoted data, with no tools on offer.
     let sent = &stub.requests()[0];

@@ -66,16 +66,16 @@ pub async fn input(client: &Client, dealership: DealershipId, id: i64) -> Result
                   WHERE m.dealership_id = $1 AND m.conversation_id = $2 AND m.sender = 'assistant'),
                 (SELECT max(created_at) FROM messages m
                   WHERE m.dealership_id = $1 AND m.conversation_id = $2 AND m.sender = 'customer'),
-                (SELECT coalesce(array_agg(sender ORDER BY created_at, id), '{}') FROM
-                        (SELECT sender, id, created_at FROM messages m
-                          WHERE m.dealership_id = $1 AND m.conversation_id = $2
-                          ORDER BY created_at DESC, id DESC LIMIT $3) latest),
-                (SELECT coalesce(array_agg(content ORDER BY created_at, id), '{}') FROM
-                        (SELECT content, id, created_at FROM messages m
-                          WHERE m.dealership_id = $1 AND m.conversation_id = $2
-                          ORDER BY created_at DESC, id DESC LIMIT $3) latest)
+                h.senders, h.contents
            FROM conversations c
            LEFT JOIN customers cu ON cu.dealership_id = c.dealership_id AND cu.id = c.customer_id
+           -- the latest messages, read once for both arrays
+           CROSS JOIN LATERAL (
+               SELECT coalesce(array_agg(sender ORDER BY created_at, id), '{}') AS senders,
+                      coalesce(array_agg(content ORDER BY created_at, id), '{}') AS contents
+                 FROM (SELECT sender, content, created_at, id FROM messages m
+                        WHERE m.dealership_id = $1 AND m.conversation_id = $2
+                        ORDER BY created_at DESC, id DESC LIMIT $3) latest) h
           WHERE c.dealership_id = $1 AND c.id = $2",
         &[
             (&dealership.0, Type::INT8),

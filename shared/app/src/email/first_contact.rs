@@ -66,11 +66,7 @@ pub async fn send(
     payload: &Payload,
     now: DateTime<Utc>,
 ) -> Result<Outcome, EmailError> {
-    let from = state
-        .config
-        .email_from
-        .as_deref()
-        .ok_or(EmailError::NotConfigured("EMAIL_FROM"))?;
+    let from = super::job::sender(state)?;
     let mut client = state.db.client().await?;
     let tx = scope::begin(&mut client, Scope::Tenant(dealership)).await?;
     let target = rylie_store::leads::first_contact_target(&tx, dealership, payload.lead_id).await?;

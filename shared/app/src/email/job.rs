@@ -114,50 +114,29 @@ pub async fn run(state: &State, message: &JobMessage, sqs_message_id: Option<&st
             }
         }
         (crate::assistant::handover::DOSSIER_JOB, crate::assistant::handover::DOSSIER_VERSION) => {
-            match serde_json::from_value::<DossierPayload>(message.payload.clone()) {
-                Ok(payload) => match message.dealership_id {
-                    Some(dealership) => {
-                        send_dossier(state, message, rylie_domain::DealershipId(dealership), &payload).await
-                    }
-                    None => unusable(state, message, sqs_message_id, "names no dealership".to_owned()).await,
-                },
-                Err(error) => unusable(state, message, sqs_message_id, format!("payload: {error}")).await,
+            match dealership_payload::<DossierPayload>(message) {
+                Ok((dealership, payload)) => send_dossier(state, message, dealership, &payload).await,
+                Err(reason) => unusable(state, message, sqs_message_id, reason).await,
             }
         }
         (crate::reports::mail::JOB, crate::reports::mail::VERSION) => {
-            match serde_json::from_value::<crate::reports::mail::Payload>(message.payload.clone()) {
-                Ok(payload) => match message.dealership_id {
-                    Some(dealership) => {
-                        crate::reports::mail::send(state, message, rylie_domain::DealershipId(dealership), &payload)
-                            .await
-                    }
-                    None => unusable(state, message, sqs_message_id, "names no dealership".to_owned()).await,
-                },
-                Err(error) => unusable(state, message, sqs_message_id, format!("payload: {error}")).await,
+            match dealership_payload::<crate::reports::mail::Payload>(message) {
+                Ok((dealership, payload)) => crate::reports::mail::send(state, message, dealership, &payload).await,
+                Err(reason) => unusable(state, message, sqs_message_id, reason).await,
             }
         }
         (super::staff_notice::SUMMARY_JOB | super::staff_notice::ALERT_JOB, super::staff_notice::VERSION) => {
-            match serde_json::from_value::<super::staff_notice::Notice>(message.payload.clone()) {
-                Ok(notice) => match message.dealership_id {
-                    Some(dealership) => {
-                        let dealership = rylie_domain::DealershipId(dealership);
-                        super::staff_notice::send(state, message, dealership, &notice).await
-                    }
-                    None => unusable(state, message, sqs_message_id, "names no dealership".to_owned()).await,
-                },
-                Err(error) => unusable(state, message, sqs_message_id, format!("payload: {error}")).await,
+            match dealership_payload::<super::staff_notice::Notice>(message) {
+                Ok((dealership, notice)) => super::staff_notice::send(state, message, dealership, &notice).await,
+                Err(reason) => unusable(state, message, sqs_message_id, reason).await,
             }
         }
         (super::first_contact::JOB, super::first_contact::VERSION) => {
-            match serde_json::from_value::<super::first_contact::Payload>(message.payload.clone()) {
-                Ok(payload) => match message.dealership_id {
-                    Some(dealership) => {
-                        let dealership = rylie_domain::DealershipId(dealership);
-                        super::first_contact::send(state, message, dealership, &payload, Utc::now()).await
-                    }
-                    None => unusable(state, message, sqs_message_id, "names no dealership".to_owned()).await,
-                },
-                Err(error) => unusable(state, message, sqs_message_id, format!("payload: {error}")).await,
+            match dealership_payload::<super::first_contact::Payload>(message) {
+                Ok((dealership, payload)) => {
+                    super::first_contact::send(state, message, dealership, &payload, Utc::now()).await
+                }
+                Err(reason) => unusable(state, message, sqs_message_id, reason).await,
             }
         }
         (job_type, version) => {
@@ -165,6 +144,26 @@ pub async fn run(state: &State, message: &JobMessage, sqs_message_id: Option<&st
             unusable(state, message, sqs_message_id, reason).await
         }
     }
+}
+
+/// The payload of a dealership's e-mail job and the dealership, or why the message can never
+/// be handled (a payload of the wrong shape, no dealership).
+fn dealership_payload<P: serde::de::DeserializeOwned>(
+    message: &JobMessage,
+) -> Result<(rylie_domain::DealershipId, P), String> {
+    let payload = serde_json::from_value(message.payload.clone()).map_err(|error| format!("payload: {error}"))?;
+    let dealership = message.dealership_id.ok_or("names no dealership")?;
+    Ok((rylie_domain::DealershipId(dealership), payload))
+}
+
+/// The sender of Rylie's mail (`EMAIL_FROM`); its absence is a configuration being fixed, so
+/// the message waits for it.
+pub(crate) fn sender(state: &State) -> Result<&str, EmailError> {
+    state
+        .config
+        .email_from
+        .as_deref()
+        .ok_or(EmailError::NotConfigured("EMAIL_FROM"))
 }
 
 /// Records a message that can never be handled, with secrets redacted from its payload.
@@ -183,11 +182,7 @@ async fn send_password_reset(
     message: &JobMessage,
     payload: &PasswordResetPayload,
 ) -> Result<Outcome, EmailError> {
-    let from = state
-        .config
-        .email_from
-        .as_deref()
-        .ok_or(EmailError::NotConfigured("EMAIL_FROM"))?;
+    let from = sender(state)?;
     let base_url = state
         .config
         .app_base_url
@@ -307,11 +302,7 @@ async fn send_dossier(
     dealership: rylie_domain::DealershipId,
     payload: &DossierPayload,
 ) -> Result<Outcome, EmailError> {
-    let from = state
-        .config
-        .email_from
-        .as_deref()
-        .ok_or(EmailError::NotConfigured("EMAIL_FROM"))?;
+    let from = sender(state)?;
     let mut client = state.db.client().await?;
     let tx = scope::begin(&mut client, Scope::Tenant(dealership)).await?;
     let Some(target) = rylie_store::conversations::handover_target(&tx, dealership, payload.conversation_id).await?

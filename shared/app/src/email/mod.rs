@@ -50,15 +50,6 @@ pub use job::{EmailError, Outcome};
 
 /// Hands a job to the e-mail queue, or runs it right here when no queue is configured.
 pub async fn submit(state: &State, message: &JobMessage) -> Result<(), EmailError> {
-    match (&state.sqs, &state.config.email_queue_url) {
-        (Some(sqs), Some(queue_url)) => {
-            sqs.send(queue_url, message).await?;
-            Ok(())
-        }
-        _ => {
-            let outcome = job::run(state, message, None).await?;
-            tracing::info!(job = %message.r#type, ?outcome, "e-mail job run in-process (no EMAIL_QUEUE_URL)");
-            Ok(())
-        }
-    }
+    let queue = state.config.email_queue_url.as_deref();
+    crate::jobs::submit(state, queue, message, async || job::run(state, message, None).await).await
 }

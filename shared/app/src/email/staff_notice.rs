@@ -77,11 +77,7 @@ pub async fn send(
     dealership: DealershipId,
     notice: &Notice,
 ) -> Result<Outcome, EmailError> {
-    let from = state
-        .config
-        .email_from
-        .as_deref()
-        .ok_or(EmailError::NotConfigured("EMAIL_FROM"))?;
+    let from = super::job::sender(state)?;
     let summary = message.r#type == SUMMARY_JOB;
     let mut client = state.db.client().await?;
     let tx = scope::begin(&mut client, Scope::Tenant(dealership)).await?;

@@ -78,6 +78,13 @@ pub fn security_headers(headers: &mut lambda_http::http::HeaderMap) {
     headers.insert("cache-control", HeaderValue::from_static("no-store"));
 }
 
+/// What every delete route answers: the id that is gone.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, schemars::JsonSchema)]
+pub struct Deleted {
+    pub deleted: bool,
+    pub id: i64,
+}
+
 /// One field's problem, reported in `error.details`.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct FieldError {

@@ -77,17 +77,8 @@ impl ReportError {
 
 /// Hands a report job to the report queue, or runs it right here when no queue is configured.
 pub async fn submit(state: &State, message: &JobMessage) -> Result<(), ReportError> {
-    match (&state.sqs, &state.config.report_queue_url) {
-        (Some(sqs), Some(queue_url)) => {
-            sqs.send(queue_url, message).await?;
-            Ok(())
-        }
-        _ => {
-            let outcome = run(state, message, None).await?;
-            tracing::info!(key = %message.idempotency_key, ?outcome, "report job run in-process (no REPORT_QUEUE_URL)");
-            Ok(())
-        }
-    }
+    let queue = state.config.report_queue_url.as_deref();
+    crate::jobs::submit(state, queue, message, async || run(state, message, None).await).await
 }
 
 /// Runs one report job message. `sqs_message_id` is recorded with an unusable message.

@@ -112,11 +112,7 @@ pub async fn send(
     dealership: DealershipId,
     payload: &Payload,
 ) -> Result<Outcome, EmailError> {
-    let from = state
-        .config
-        .email_from
-        .as_deref()
-        .ok_or(EmailError::NotConfigured("EMAIL_FROM"))?;
+    let from = crate::email::job::sender(state)?;
     if payload.recipients.is_empty() {
         return Ok(Outcome::Suppressed {
             reason: "the report has no recipients".to_owned(),

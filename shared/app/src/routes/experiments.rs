@@ -18,7 +18,6 @@ use rylie_store::{
     personas,
 };
 
-use super::personas::Deleted;
 use crate::http::{
     ApiError, Ctx, envelope,
     envelope::FieldError,
@@ -375,7 +374,11 @@ pub async fn delete(ctx: Ctx<'_>, request: Request) -> Result<Response<Body>, Ap
     experiments::delete(&tx, dealership, id).await?;
     audit::record(&tx, &ctx.audit("experiment.delete", "experiment", id, Some(&old), None)).await?;
     tx.commit().await.map_err(StoreError::query("deleting an experiment"))?;
-    Ok(envelope::ok(&ctx.meta, StatusCode::OK, &Deleted { deleted: true, id }))
+    Ok(envelope::ok(
+        &ctx.meta,
+        StatusCode::OK,
+        &envelope::Deleted { deleted: true, id },
+    ))
 }
 
 /// One variant's counts and rates.

@@ -29,7 +29,7 @@ use super::{
     api_keys, audit_logs, auth, conversations, dealerships, experiments, inventory_imports, password_reset, personas,
     registry::routes, users, webhooks,
 };
-use crate::http::{Access, ApiError, Ctx, health::Health, input};
+use crate::http::{Access, ApiError, Ctx, envelope, health::Health, input};
 
 /// What one function reads and answers.
 #[derive(Debug)]
@@ -96,7 +96,7 @@ pub fn operation_bodies(function: &str, schemas: &mut SchemaGenerator) -> Option
         "api-personas-update" => {
             one(200, of(t::<Persona>)).reads(input::schema_of(|fields| personas::read_persona(fields, false)))
         }
-        "api-personas-delete" => one(200, of(t::<personas::Deleted>)),
+        "api-personas-delete" => one(200, of(t::<envelope::Deleted>)),
         "api-api-keys-create" => {
             one(201, of(t::<api_keys::CreatedKey>)).reads(input::schema_of(api_keys::read_new_key))
         }
@@ -154,7 +154,7 @@ pub fn operation_bodies(function: &str, schemas: &mut SchemaGenerator) -> Option
         "api-experiments-get" => one(200, of(t::<rylie_store::experiments::Experiment>)),
         "api-experiments-update" => one(200, of(t::<rylie_store::experiments::Experiment>))
             .reads(input::schema_of(experiments::read_experiment_update)),
-        "api-experiments-delete" => one(200, of(t::<personas::Deleted>)),
+        "api-experiments-delete" => one(200, of(t::<envelope::Deleted>)),
         "api-leads-list" => OperationBodies::page(of(t::<rylie_store::leads::Lead>), rylie_store::leads::SORTABLE),
         "api-leads-get" => one(200, of(t::<rylie_store::leads::Lead>)),
         "api-leads-update" => {
@@ -171,7 +171,7 @@ pub fn operation_bodies(function: &str, schemas: &mut SchemaGenerator) -> Option
         "api-webhooks-update" => {
             one(200, of(t::<Webhook>)).reads(input::schema_of(|fields| webhooks::read_webhook(fields, false)))
         }
-        "api-webhooks-delete" => one(200, of(t::<webhooks::Deleted>)),
+        "api-webhooks-delete" => one(200, of(t::<envelope::Deleted>)),
         "api-webhooks-rotate-secret" => one(200, of(t::<webhooks::WebhookWithSecret>)),
         "api-webhooks-deliveries" => {
             OperationBodies::page(of(t::<WebhookDelivery>), rylie_store::webhooks::DELIVERY_SORTABLE)

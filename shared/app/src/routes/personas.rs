@@ -76,13 +76,6 @@ impl PersonaInput {
     }
 }
 
-/// What a delete answers.
-#[derive(Debug, serde::Serialize, schemars::JsonSchema)]
-pub struct Deleted {
-    pub deleted: bool,
-    pub id: i64,
-}
-
 fn not_found(id: i64) -> ApiError {
     ApiError::not_found(format!("no persona {id}"))
 }
@@ -147,7 +140,11 @@ pub async fn delete(ctx: Ctx<'_>, request: Request) -> Result<Response<Body>, Ap
         .ok_or_else(|| not_found(id))?;
     audit::record(&tx, &ctx.audit("persona.delete", "persona", id, Some(&old), None)).await?;
     tx.commit().await.map_err(StoreError::query("deleting a persona"))?;
-    Ok(envelope::ok(&ctx.meta, StatusCode::OK, &Deleted { deleted: true, id }))
+    Ok(envelope::ok(
+        &ctx.meta,
+        StatusCode::OK,
+        &envelope::Deleted { deleted: true, id },
+    ))
 }
 
 pub async fn set_default(ctx: Ctx<'_>, request: Request) -> Result<Response<Body>, ApiError> {

@@ -93,13 +93,6 @@ pub struct WebhookWithSecret {
     pub secret: String,
 }
 
-/// What a delete answers.
-#[derive(Debug, Serialize, schemars::JsonSchema)]
-pub struct Deleted {
-    pub deleted: bool,
-    pub id: i64,
-}
-
 fn not_found(id: i64) -> ApiError {
     ApiError::not_found(format!("no webhook {id}"))
 }
@@ -194,7 +187,11 @@ pub async fn delete(ctx: Ctx<'_>, request: Request) -> Result<Response<Body>, Ap
     let old = store::delete(&tx, dealership, id).await?.ok_or_else(|| not_found(id))?;
     audit::record(&tx, &ctx.audit("webhook.delete", "webhook", id, Some(&old), None)).await?;
     tx.commit().await.map_err(StoreError::query("deleting a webhook"))?;
-    Ok(envelope::ok(&ctx.meta, StatusCode::OK, &Deleted { deleted: true, id }))
+    Ok(envelope::ok(
+        &ctx.meta,
+        StatusCode::OK,
+        &envelope::Deleted { deleted: true, id },
+    ))
 }
 
 /// Replaces the signing secret; the new one is answered once. Deliveries signed from now on
