@@ -515,8 +515,8 @@ pub async fn run(
     Ok(())
 }
 
-/// The staging-table alternative: each batch binary-COPYed into a temporary table, then the
-/// same set-based statement reading from it. A temporary table is session state: behind RDS
+/// The staging-table alternative: each batch sorted against the lot as ours is, its writes
+/// binary-COPYed into a temporary table, then the same set-based statement reading from it. A temporary table is session state: behind RDS
 /// Proxy it pins the client to one database connection.
 async fn copy_staging_import(app: &mut Client, dealership: DealershipId, path: &PathBuf) -> Result<f64, BoxError> {
     use tokio_postgres::binary_copy::BinaryCopyInWriter;
@@ -525,15 +525,16 @@ async fn copy_staging_import(app: &mut Client, dealership: DealershipId, path: &
     let tx = scope::begin(app, Scope::Tenant(dealership)).await?;
     tx.batch_execute(
         "CREATE TEMPORARY TABLE IF NOT EXISTS feed_stage (
-             vin text, stock_number text, condition text, certified bool, make text, model text, year int4,
+             id int8, vin text, stock_number text, condition text, certified bool, make text, model text, year int4,
              trim_level text, body_style text, exterior_color text, interior_color text, mileage int4,
              engine text, transmission text, drivetrain text, fuel_type text, fuel_economy text,
              price int8, msrp int8, selling_price int8, internet_price int8, invoice_price int8,
              features text, description text, images text, video_url text, vdp_url text, in_stock_date date,
-             status text, extra text, content_hash text, ord bigint) ON COMMIT DROP",
+             status text, extra text, content_hash text) ON COMMIT DROP",
     )
     .await?;
     let types = [
+        Type::INT8,
         Type::TEXT,
         Type::TEXT,
         Type::TEXT,
@@ -565,11 +566,11 @@ async fn copy_staging_import(app: &mut Client, dealership: DealershipId, path: &
         Type::TEXT,
         Type::TEXT,
         Type::TEXT,
-        Type::INT8,
     ];
-    let statement = rylie_store::inventory::upsert_statement("SELECT * FROM feed_stage");
+    let statement = rylie_store::inventory::write_statement("SELECT * FROM feed_stage");
     let mut rows = 0u64;
-    let mut seen: Vec<i64> = Vec::new();
+    rylie_store::inventory::lock_dealership_inventory(&tx, dealership).await?;
+    let mut lot = rylie_store::inventory::Lot::read(&tx, dealership).await?;
     let mut vehicles: Vec<FeedVehicle> = Vec::with_capacity(5_000);
     let mut outcomes = reader.peekable();
     while outcomes.peek().is_some() {
@@ -579,16 +580,17 @@ async fn copy_staging_import(app: &mut Client, dealership: DealershipId, path: &
                 vehicles.push(*vehicle);
             }
         }
+        let (writes, _) = lot.sort(&vehicles);
         let sink = tx.copy_in("COPY feed_stage FROM STDIN (FORMAT binary)").await?;
         let mut writer = Box::pin(BinaryCopyInWriter::new(sink, &types));
-        for (ord, v) in vehicles.iter().enumerate() {
+        for &rylie_store::inventory::Write { id, vehicle: v } in &writes {
             let cents = |p: Option<rylie_domain::feed::Cents>| p.map(|p| p.as_i64());
             let (features, images, extra) = (
                 serde_json::to_string(&v.features)?,
                 serde_json::to_string(&v.images)?,
                 serde_json::to_string(&v.extra)?,
             );
-            let (condition, status, ord) = (v.condition.map(|c| c.as_str()), v.status.as_str(), ord as i64 + 1);
+            let (condition, status) = (v.condition.map(|c| c.as_str()), v.status.as_str());
             let (price, msrp, selling, internet, invoice) = (
                 cents(v.price),
                 cents(v.msrp),
@@ -599,6 +601,7 @@ async fn copy_staging_import(app: &mut Client, dealership: DealershipId, path: &
             writer
                 .as_mut()
                 .write(&[
+                    &id,
                     &v.vin,
                     &v.stock_number,
                     &condition,
@@ -630,21 +633,16 @@ async fn copy_staging_import(app: &mut Client, dealership: DealershipId, path: &
                     &status,
                     &extra,
                     &v.content_hash,
-                    &ord,
                 ])
                 .await?;
         }
         writer.as_mut().finish().await?;
-        let counts = tx
-            .query_typed(&statement, &[(&dealership.0, Type::INT8), (&None::<i64>, Type::INT8)])
+        tx.query_typed(&statement, &[(&dealership.0, Type::INT8), (&None::<i64>, Type::INT8)])
             .await?;
-        seen.extend(counts[0].get::<_, Vec<i64>>(4));
         tx.batch_execute("TRUNCATE feed_stage").await?;
         rows += vehicles.len() as u64;
     }
-    seen.sort_unstable();
-    seen.dedup();
-    rylie_store::inventory::deactivate_unseen(&tx, dealership, &seen).await?;
+    rylie_store::inventory::deactivate(&tx, dealership, &lot.unlisted()).await?;
     tx.commit().await?;
     Ok(rows as f64 / started.elapsed().as_secs_f64())
 }

@@ -311,3 +311,47 @@ async fn a_dry_run_shows_mapping_rejections_and_vehicles_and_writes_nothing() {
     );
     assert!(lot(&mut app, alpha).await.is_empty());
 }
+
+#[tokio::test]
+async fn a_vehicle_named_again_in_a_later_batch_keeps_its_last_row_and_is_counted_once() {
+    let db = TestDb::migrated().await;
+    let (alpha, _) = dealerships(&db).await;
+    let mut app = db.app_settings().connect().await.unwrap();
+    import(
+        &mut app,
+        alpha,
+        &feed(&[row(VINS[0], "A1", 20000)]),
+        ApplyOptions::default(),
+    )
+    .await;
+
+    // One row a batch: every repeat meets what an earlier batch of the same import wrote.
+    let one_row_batches = ApplyOptions {
+        batch_size: 1,
+        ..Default::default()
+    };
+    let (_, stats) = import(
+        &mut app,
+        alpha,
+        &feed(&[
+            row(VINS[0], "A1", 20000), // stored, unchanged
+            row(VINS[1], "A2", 21000), // new
+            row("", "S-7", 9000),      // new, no VIN
+            row(VINS[1], "A2", 21500), // the new one again, changed: this row wins
+            row(VINS[0], "A1", 19000), // the stored one again, changed: this row wins
+            row("", "S-7", 9000),      // the no-VIN one again, as it was
+        ]),
+        one_row_batches,
+    )
+    .await;
+    assert_eq!(counts(&stats), [2, 0, 1, 0, 0, 0]);
+    assert_eq!(stats.duplicates, 3);
+    assert_eq!(
+        lot(&mut app, alpha).await,
+        vec![
+            (VINS[0].to_owned(), true, Some(19000.0)),
+            (VINS[1].to_owned(), true, Some(21500.0)),
+            ("S-7".to_owned(), true, Some(9000.0)),
+        ]
+    );
+}

@@ -1,21 +1,32 @@
 //! Writing an inventory feed into `vehicles`: a few set-based statements per batch of rows,
 //! never a query per row.
 //!
-//! # How a batch is written
+//! # How an import writes
 //!
-//! The batch travels as one array per column (`UNNEST($1::text[], ...)`) in a single
-//! statement that finds the existing vehicles by VIN (or by stock number for rows without a
-//! VIN), then
+//! The importer is the only writer of a dealership's vehicles, and it holds the dealership's
+//! inventory lock for the whole import ([`lock_dealership_inventory`]). So it reads the lot
+//! once, at the start ([`Lot::read`]: key, id, active, content hash — ~60 bytes a vehicle),
+//! and sorts every batch against it in memory ([`Lot::sort`]):
 //!
-//! * updates the rows whose content hash differs, or that were inactive (reactivation),
-//! * leaves the unchanged rows alone — most of a daily feed; writing them, even only to move a
-//!   timestamp, cost ~140 µs a row here (a new row version and, with ~1 kB rows, an entry in
-//!   every index),
-//! * inserts the rest,
+//! * a vehicle listed as it is stored and active is **unchanged**: nothing is sent for it —
+//!   most of a daily feed, and all of a feed sent twice;
+//! * a vehicle whose content hash differs, or that was inactive (reactivation), is updated by
+//!   its id;
+//! * a vehicle the lot does not hold is inserted.
 //!
-//! and returns the counts and the ids of every vehicle the batch listed. After the last batch,
-//! [`unseen_count`] and [`deactivate_unseen`] find the active vehicles the feed no longer lists
-//! with `id <> ALL(<those ids>)`, a hash lookup: 8 bytes a vehicle held by the importer.
+//! [`write_batch`] sends the updates and inserts of a batch as one statement (one array per
+//! column, `UNNEST`). After the last batch the lot knows which active vehicles no row listed
+//! ([`Lot::unseen`]); [`deactivate`] writes exactly those, by id.
+//!
+//! Before this, each batch sent every row and found its vehicle with one index probe a row
+//! inside the statement, and the vehicles no longer listed were found by a count and an update
+//! over the whole lot: on the bench's day-2 feed (`rylie-ops bench inventory`, README) the
+//! probes, the unchanged rows' transfer and the two lot scans were over half the import.
+//!
+//! A vehicle named again in a later batch (feeds do repeat rows) is sorted against what the
+//! earlier batch wrote — the lot is updated as batches are sorted, and an insert that meets a
+//! vehicle inserted earlier in the same import updates it (`ON CONFLICT`) — so the last row
+//! wins and the repeat is counted.
 //!
 //! `last_seen` is written whenever a vehicle is written (added, changed, reactivated) and, at
 //! deactivation, set to the start of the last full import that still listed it; an active
@@ -33,25 +44,22 @@
 //! The caller holds the import's transaction: one transaction per import, so a failure or a
 //! held import leaves the inventory exactly as it was.
 
-use rylie_domain::{DealershipId, feed::FeedVehicle};
+use std::collections::HashMap;
+
+use rylie_domain::{
+    DealershipId,
+    feed::{FeedVehicle, VehicleKey},
+};
 use tokio_postgres::{Transaction, types::Type};
 
 use crate::StoreError;
 
-/// What one batch did.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct BatchCounts {
-    pub added: u64,
-    pub updated: u64,
-    pub reactivated: u64,
-    pub unchanged: u64,
-}
-
 /// Serialises imports per dealership for the rest of the transaction, so two imports of one
-/// dealer's inventory never interleave (a retried job and a manual upload, say), and turns JIT
-/// compilation off for it (transaction-local, so nothing pins an RDS Proxy session): the batch
-/// statement's estimated cost crosses `jit_above_cost`, and compiling it took ~120 ms of each
-/// ~220 ms batch while saving nothing measurable.
+/// dealer's inventory never interleave (a retried job and a manual upload, say) and the lot an
+/// import read stays current, and turns JIT compilation off for it (transaction-local, so
+/// nothing pins an RDS Proxy session): the batch statement's estimated cost crosses
+/// `jit_above_cost`, and compiling it took ~120 ms of each ~220 ms batch while saving nothing
+/// measurable.
 pub async fn lock_dealership_inventory(tx: &Transaction<'_>, dealership: DealershipId) -> Result<(), StoreError> {
     tx.query_typed(
         "SELECT pg_advisory_xact_lock(hashtext('rylie.inventory'), $1::int4), set_config('jit', 'off', true)",
@@ -62,10 +70,127 @@ pub async fn lock_dealership_inventory(tx: &Transaction<'_>, dealership: Dealers
     Ok(())
 }
 
+/// A stored vehicle as the import sees it.
+#[derive(Debug)]
+struct Stored {
+    id: i64,
+    active: bool,
+    content_hash: Option<String>,
+    /// Listed by a row of this import.
+    listed: bool,
+}
+
+/// The dealership's vehicles by key (VIN, or stock number for a vehicle without one), read once
+/// per import under the inventory lock. See the module docs.
+#[derive(Debug, Default)]
+pub struct Lot {
+    vehicles: HashMap<VehicleKey, Stored>,
+}
+
+/// What sorting a batch found, before anything is written.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Sorted {
+    pub updated: u64,
+    pub reactivated: u64,
+    pub unchanged: u64,
+    /// Stored vehicles an earlier batch of this import already listed.
+    pub repeated: u64,
+}
+
+/// One vehicle to write: an update of the stored vehicle `id`, or (`None`) an insert.
+#[derive(Debug, Clone, Copy)]
+pub struct Write<'v> {
+    pub id: Option<i64>,
+    pub vehicle: &'v FeedVehicle,
+}
+
+impl Lot {
+    /// Every vehicle of the dealership, active or not. Call it under
+    /// [`lock_dealership_inventory`].
+    pub async fn read(tx: &Transaction<'_>, dealership: DealershipId) -> Result<Lot, StoreError> {
+        let rows = tx
+            .query_typed(
+                "SELECT vin, stock_number, id, is_active, content_hash FROM vehicles WHERE dealership_id = $1",
+                &[(&dealership.0, Type::INT8)],
+            )
+            .await
+            .map_err(StoreError::query("reading the dealership's vehicles"))?;
+        let mut vehicles = HashMap::with_capacity(rows.len());
+        for row in rows {
+            let key = match (row.get::<_, Option<String>>(0), row.get::<_, Option<String>>(1)) {
+                (Some(vin), _) => VehicleKey::Vin(vin),
+                (None, Some(stock)) => VehicleKey::Stock(stock),
+                (None, None) => continue, // the table's identity check forbids it
+            };
+            vehicles.insert(
+                key,
+                Stored {
+                    id: row.get(2),
+                    active: row.get(3),
+                    content_hash: row.get(4),
+                    listed: false,
+                },
+            );
+        }
+        Ok(Lot { vehicles })
+    }
+
+    /// How many vehicles were active when the lot was read.
+    pub fn active(&self) -> u64 {
+        self.vehicles.values().filter(|v| v.active).count() as u64
+    }
+
+    /// Sorts a batch (each vehicle once) against the lot: what to write, and the counts of
+    /// what needs no insert. The lot records the batch as written.
+    pub fn sort<'v>(&mut self, batch: &'v [FeedVehicle]) -> (Vec<Write<'v>>, Sorted) {
+        let mut writes = Vec::new();
+        let mut sorted = Sorted::default();
+        for vehicle in batch {
+            let Some(stored) = self.vehicles.get_mut(&vehicle.key()) else {
+                writes.push(Write { id: None, vehicle });
+                continue;
+            };
+            let same = stored.content_hash.as_deref() == Some(vehicle.content_hash.as_str());
+            if stored.listed {
+                sorted.repeated += 1;
+            } else if !stored.active {
+                sorted.reactivated += 1;
+            } else if same {
+                sorted.unchanged += 1;
+            } else {
+                sorted.updated += 1;
+            }
+            if !(same && stored.active) {
+                writes.push(Write {
+                    id: Some(stored.id),
+                    vehicle,
+                });
+            }
+            stored.listed = true;
+            stored.active = true;
+            stored.content_hash = Some(vehicle.content_hash.clone());
+        }
+        (writes, sorted)
+    }
+
+    /// The vehicles active when the lot was read that no row listed, by id (ascending).
+    pub fn unlisted(&self) -> Vec<i64> {
+        let mut ids: Vec<i64> = self
+            .vehicles
+            .values()
+            .filter(|v| v.active && !v.listed)
+            .map(|v| v.id)
+            .collect();
+        ids.sort_unstable();
+        ids
+    }
+}
+
 /// The feed columns in array form, in the order the statement's `UNNEST` lists them. Text is
 /// borrowed from the batch: building the arrays copies no string.
 #[derive(Default)]
 struct Columns<'a> {
+    id: Vec<Option<i64>>,
     vin: Vec<Option<&'a str>>,
     stock_number: Vec<Option<&'a str>>,
     condition: Vec<Option<&'static str>>,
@@ -100,10 +225,11 @@ struct Columns<'a> {
 }
 
 impl<'a> Columns<'a> {
-    fn of(vehicles: &'a [FeedVehicle]) -> Self {
+    fn of(writes: &[Write<'a>]) -> Self {
         let mut c = Columns::default();
         let cents = |p: Option<rylie_domain::feed::Cents>| p.map(|p| p.as_i64());
-        for v in vehicles {
+        for &Write { id, vehicle: v } in writes {
+            c.id.push(id);
             c.vin.push(v.vin.as_deref());
             c.stock_number.push(v.stock_number.as_deref());
             c.condition.push(v.condition.map(|c| c.as_str()));
@@ -145,112 +271,119 @@ fn json<T: serde::Serialize>(value: &T) -> String {
     serde_json::to_string(value).expect("lists and maps of strings always serialise")
 }
 
-/// The batch as arrays, one per column (`$3`…`$33`); `$1` is the dealership, `$2` the import.
+/// The batch as arrays, one per column (`$3`…`$34`); `$1` is the dealership, `$2` the import.
+/// `id` is the stored vehicle to update, NULL for a new one.
 pub const INPUT: &str = "
     SELECT * FROM unnest(
-        $3::text[], $4::text[], $5::text[], $6::bool[], $7::text[], $8::text[], $9::int4[], $10::text[],
-        $11::text[], $12::text[], $13::text[], $14::int4[], $15::text[], $16::text[], $17::text[],
-        $18::text[], $19::text[], $20::int8[], $21::int8[], $22::int8[], $23::int8[], $24::int8[],
-        $25::text[], $26::text[], $27::text[], $28::text[], $29::text[], $30::date[], $31::text[],
-        $32::text[], $33::text[]
-    ) WITH ORDINALITY AS i(
-        vin, stock_number, condition, certified, make, model, year, trim_level,
+        $3::int8[], $4::text[], $5::text[], $6::text[], $7::bool[], $8::text[], $9::text[], $10::int4[],
+        $11::text[], $12::text[], $13::text[], $14::text[], $15::int4[], $16::text[], $17::text[],
+        $18::text[], $19::text[], $20::text[], $21::int8[], $22::int8[], $23::int8[], $24::int8[],
+        $25::int8[], $26::text[], $27::text[], $28::text[], $29::text[], $30::text[], $31::date[],
+        $32::text[], $33::text[], $34::text[]
+    ) AS i(
+        id, vin, stock_number, condition, certified, make, model, year, trim_level,
         body_style, exterior_color, interior_color, mileage, engine, transmission, drivetrain,
         fuel_type, fuel_economy, price, msrp, selling_price, internet_price, invoice_price,
         features, description, images, video_url, vdp_url, in_stock_date, status,
-        extra, content_hash, ord
+        extra, content_hash
     )";
 
-/// The statement that writes one batch (see the module docs), reading the batch from `input`:
-/// a query yielding the feed columns in [`INPUT`]'s order and names, and `ord`. The importer
-/// passes arrays; `rylie-ops bench inventory` also runs it over a COPY-filled staging table.
-pub fn upsert_statement(input: &str) -> String {
-    const SET_FROM_INPUT: &str = "
-        vin = i.vin, stock_number = i.stock_number, condition = i.condition, certified = i.certified,
-        make = i.make, model = i.model, year = i.year, \"trim\" = i.trim_level, body_style = i.body_style,
-        exterior_color = i.exterior_color, interior_color = i.interior_color, mileage = i.mileage,
-        engine = i.engine, transmission = i.transmission, drivetrain = i.drivetrain,
-        fuel_type = i.fuel_type, fuel_economy = i.fuel_economy,
-        price = i.price / 100.0, msrp = i.msrp / 100.0, selling_price = i.selling_price / 100.0,
-        internet_price = i.internet_price / 100.0, invoice_price = i.invoice_price / 100.0,
-        features = i.features::jsonb, description = i.description, images = i.images::jsonb,
-        video_url = i.video_url, vdp_url = i.vdp_url, in_stock_date = i.in_stock_date,
-        status = i.status, extra = i.extra::jsonb, content_hash = i.content_hash,
-        is_active = true, last_seen = now(), last_import_id = $2";
+/// Each written column of `vehicles` and its value from an input row `i`.
+const WRITTEN: &[(&str, &str)] = &[
+    ("vin", "i.vin"),
+    ("stock_number", "i.stock_number"),
+    ("condition", "i.condition"),
+    ("certified", "i.certified"),
+    ("make", "i.make"),
+    ("model", "i.model"),
+    ("year", "i.year"),
+    ("\"trim\"", "i.trim_level"),
+    ("body_style", "i.body_style"),
+    ("exterior_color", "i.exterior_color"),
+    ("interior_color", "i.interior_color"),
+    ("mileage", "i.mileage"),
+    ("engine", "i.engine"),
+    ("transmission", "i.transmission"),
+    ("drivetrain", "i.drivetrain"),
+    ("fuel_type", "i.fuel_type"),
+    ("fuel_economy", "i.fuel_economy"),
+    ("price", "i.price / 100.0"),
+    ("msrp", "i.msrp / 100.0"),
+    ("selling_price", "i.selling_price / 100.0"),
+    ("internet_price", "i.internet_price / 100.0"),
+    ("invoice_price", "i.invoice_price / 100.0"),
+    ("features", "i.features::jsonb"),
+    ("description", "i.description"),
+    ("images", "i.images::jsonb"),
+    ("video_url", "i.video_url"),
+    ("vdp_url", "i.vdp_url"),
+    ("in_stock_date", "i.in_stock_date"),
+    ("status", "i.status"),
+    ("extra", "i.extra::jsonb"),
+    ("content_hash", "i.content_hash"),
+    ("is_active", "true"),
+    ("last_seen", "now()"),
+    ("last_import_id", "$2"),
+];
+
+/// The statement that writes one batch (see the module docs), reading it from `input`: a query
+/// yielding [`INPUT`]'s columns by name. The importer passes arrays; `rylie-ops bench
+/// inventory` also runs it over a COPY-filled staging table. Returns how many vehicles it
+/// inserted (an insert meeting a vehicle this import already inserted updates it instead).
+pub fn write_statement(input: &str) -> String {
+    let join = |f: &dyn Fn(&(&str, &str)) -> String| WRITTEN.iter().map(f).collect::<Vec<_>>().join(", ");
+    let set_from_input = join(&|(column, value)| format!("{column} = {value}"));
+    let set_from_excluded = join(&|(column, _)| format!("{column} = EXCLUDED.{column}"));
+    let columns = join(&|(column, _)| (*column).to_owned());
+    let values = join(&|(_, value)| (*value).to_owned());
+    let insert = |which: &str, conflict: &str| {
+        format!(
+            "INSERT INTO vehicles AS v (dealership_id, {columns})
+             SELECT $1, {values} FROM input i WHERE i.id IS NULL AND {which}
+             ON CONFLICT {conflict} DO UPDATE SET {set_from_excluded}
+              WHERE v.content_hash IS DISTINCT FROM EXCLUDED.content_hash
+             RETURNING v.xmax = 0 AS inserted"
+        )
+    };
+    let by_vin = insert("i.vin IS NOT NULL", "(vin, dealership_id)");
+    let by_stock = insert("i.vin IS NULL", "(stock_number, dealership_id) WHERE vin IS NULL");
     format!(
         "WITH input AS ({input}),
-        matched AS (
-            -- One probe of the (vin, dealership_id) index per row, never a scan of the lot.
-            -- During a large first import the statistics still say the dealership has no
-            -- vehicles: OFFSET 0 keeps the planner from turning this into a hash join over
-            -- the dealership's rows, and `IS NOT DISTINCT FROM` (which no index serves) keeps
-            -- it from probing an index on dealership_id alone and filtering the VIN.
-            SELECT i.ord, v.id, v.is_active AS was_active,
-                   v.content_hash IS NOT DISTINCT FROM i.content_hash AS same
-              FROM input i
-              CROSS JOIN LATERAL (
-                    SELECT id, is_active, content_hash FROM vehicles
-                     WHERE vin = i.vin AND dealership_id IS NOT DISTINCT FROM $1
-                    UNION ALL
-                    SELECT id, is_active, content_hash FROM vehicles
-                     WHERE i.vin IS NULL AND stock_number = i.stock_number AND vin IS NULL
-                       AND dealership_id IS NOT DISTINCT FROM $1
-                    OFFSET 0
-              ) v
-        ),
         changed AS (
-            UPDATE vehicles v SET {SET_FROM_INPUT}
-              FROM matched m JOIN input i USING (ord)
-             WHERE v.id = m.id AND NOT (m.same AND m.was_active)
-               -- Finds the rows by primary key: without it the planner, which cannot know how
-               -- many rows of a batch exist, may hash-join against a scan of the whole table.
-               AND v.id = ANY (ARRAY(SELECT id FROM matched WHERE NOT (same AND was_active)))
-            RETURNING m.was_active
-        ),
-        added AS (
-            INSERT INTO vehicles (
-                dealership_id, vin, stock_number, condition, certified, make, model, year, \"trim\",
-                body_style, exterior_color, interior_color, mileage, engine, transmission, drivetrain,
-                fuel_type, fuel_economy, price, msrp, selling_price, internet_price, invoice_price,
-                features, description, images, video_url, vdp_url, in_stock_date, status,
-                extra, content_hash, is_active, last_seen, last_import_id)
-            SELECT $1, i.vin, i.stock_number, i.condition, i.certified, i.make, i.model, i.year, i.trim_level,
-                   i.body_style, i.exterior_color, i.interior_color, i.mileage, i.engine, i.transmission,
-                   i.drivetrain, i.fuel_type, i.fuel_economy, i.price / 100.0, i.msrp / 100.0,
-                   i.selling_price / 100.0, i.internet_price / 100.0, i.invoice_price / 100.0,
-                   i.features::jsonb, i.description, i.images::jsonb, i.video_url, i.vdp_url,
-                   i.in_stock_date, i.status, i.extra::jsonb, i.content_hash, true, now(), $2
+            UPDATE vehicles v SET {set_from_input}
               FROM input i
-             WHERE NOT EXISTS (SELECT 1 FROM matched m WHERE m.ord = i.ord)
-            RETURNING id
-        )
-        SELECT (SELECT count(*) FROM added),
-               (SELECT count(*) FROM changed WHERE was_active),
-               (SELECT count(*) FROM changed WHERE NOT was_active),
-               (SELECT count(*) FROM matched WHERE same AND was_active),
-               array(SELECT id FROM matched) || array(SELECT id FROM added)"
+             WHERE v.id = i.id AND v.dealership_id = $1
+               -- Finds the rows by primary key: without it the planner, which cannot know how
+               -- many rows of a batch are updates, may hash-join against a scan of the table.
+               AND v.id = ANY (ARRAY(SELECT id FROM input WHERE id IS NOT NULL))
+        ),
+        added_by_vin AS ({by_vin}),
+        added_by_stock AS ({by_stock})
+        -- `changed` runs to completion unread, as every data-modifying WITH does.
+        SELECT (SELECT count(*) FROM added_by_vin WHERE inserted)
+             + (SELECT count(*) FROM added_by_stock WHERE inserted)"
     )
 }
 
-/// Writes one batch of feed vehicles in one statement; returns what it did and the ids of every
-/// vehicle the batch listed (for [`deactivate_unseen`]). The batch must not list one vehicle
-/// twice (the importer keeps the last row of a repeated VIN or stock number).
-pub async fn upsert_batch(
+/// Writes a batch's updates and inserts ([`Lot::sort`]) in one statement; returns how many
+/// vehicles it inserted.
+pub async fn write_batch(
     tx: &Transaction<'_>,
     dealership: DealershipId,
     import_id: Option<i64>,
-    vehicles: &[FeedVehicle],
-) -> Result<(BatchCounts, Vec<i64>), StoreError> {
-    if vehicles.is_empty() {
-        return Ok((BatchCounts::default(), Vec::new()));
+    writes: &[Write<'_>],
+) -> Result<u64, StoreError> {
+    if writes.is_empty() {
+        return Ok(0);
     }
-    let c = Columns::of(vehicles);
-    let row = tx
+    let c = Columns::of(writes);
+    let rows = tx
         .query_typed(
-            &upsert_statement(INPUT),
+            &write_statement(INPUT),
             &[
                 (&dealership.0, Type::INT8),
                 (&import_id, Type::INT8),
+                (&c.id, Type::INT8_ARRAY),
                 (&c.vin, Type::TEXT_ARRAY),
                 (&c.stock_number, Type::TEXT_ARRAY),
                 (&c.condition, Type::TEXT_ARRAY),
@@ -286,116 +419,31 @@ pub async fn upsert_batch(
         )
         .await
         .map_err(StoreError::query("writing a batch of vehicles"))?;
-    let row = row.first().expect("a SELECT of counts returns one row");
-    let count = |i: usize| row.get::<_, i64>(i) as u64;
-    let counts = BatchCounts {
-        added: count(0),
-        updated: count(1),
-        reactivated: count(2),
-        unchanged: count(3),
-    };
-    Ok((counts, row.get(4)))
-}
-
-/// How many vehicles of the dealership are active.
-pub async fn active_count(tx: &Transaction<'_>, dealership: DealershipId) -> Result<u64, StoreError> {
-    let rows = tx
-        .query_typed(
-            "SELECT count(*) FROM vehicles WHERE dealership_id = $1 AND is_active",
-            &[(&dealership.0, Type::INT8)],
-        )
-        .await
-        .map_err(StoreError::query("counting active vehicles"))?;
     Ok(rows.first().map_or(0, |r| r.get::<_, i64>(0) as u64))
 }
 
-/// Ids of `seen` sent per statement by [`unseen_count`] and [`deactivate_unseen`]: a feed of
-/// millions of vehicles never becomes one array parameter of tens of megabytes.
-const SEEN_CHUNK: usize = 100_000;
+/// Ids sent per statement by [`deactivate`]: a lot of millions of vehicles never becomes one
+/// array parameter of tens of megabytes.
+const DEACTIVATE_CHUNK: usize = 100_000;
 
-/// Runs `statement` once per chunk of `seen` (sorted, without repeats) with `$1` the dealership,
-/// `$2` a chunk and `$3`/`$4` the id range the chunk covers (`$4` NULL: no upper bound): every
-/// active vehicle whose id falls in the range and is not in the chunk is unseen. The ranges
-/// cover all ids, so each unseen vehicle is in exactly one. Returns the sum of the counts.
-async fn per_seen_chunk(
-    tx: &Transaction<'_>,
-    dealership: DealershipId,
-    seen: &[i64],
-    statement: &str,
-    context: &'static str,
-) -> Result<u64, StoreError> {
-    debug_assert!(seen.windows(2).all(|w| w[0] < w[1]), "seen must be sorted and unique");
+/// Deactivates (never deletes) the dealership's active vehicles among `ids` ([`Lot::unlisted`]).
+/// Their `last_seen` becomes the start of the dealership's last applied full import, the last
+/// one that listed them (unchanged vehicles are not written on every import; see the module
+/// docs). Returns how many it deactivated.
+pub async fn deactivate(tx: &Transaction<'_>, dealership: DealershipId, ids: &[i64]) -> Result<u64, StoreError> {
     let mut total = 0;
-    let mut from = i64::MIN;
-    let mut chunks = seen.chunks(SEEN_CHUNK).peekable();
-    loop {
-        let chunk = chunks.next().unwrap_or(&[]);
-        // Up to (not including) the next chunk's first id; the last range is unbounded.
-        let until: Option<i64> = chunks.peek().map(|next| next[0]);
-        let rows = tx
-            .query_typed(
-                statement,
-                &[
-                    (&dealership.0, Type::INT8),
-                    (&chunk, Type::INT8_ARRAY),
-                    (&from, Type::INT8),
-                    (&until, Type::INT8),
-                ],
+    for chunk in ids.chunks(DEACTIVATE_CHUNK) {
+        total += tx
+            .execute_typed(
+                "UPDATE vehicles
+                    SET is_active = false,
+                        last_seen = greatest(last_seen, (SELECT max(started_at) FROM inventory_imports
+                                                          WHERE dealership_id = $1 AND status = 'completed' AND full_feed))
+                  WHERE dealership_id = $1 AND id = ANY ($2::int8[]) AND is_active",
+                &[(&dealership.0, Type::INT8), (&chunk, Type::INT8_ARRAY)],
             )
             .await
-            .map_err(StoreError::query(context))?;
-        total += rows.first().map_or(0, |r| r.get::<_, i64>(0) as u64);
-        match until {
-            Some(next) => from = next,
-            None => return Ok(total),
-        }
+            .map_err(StoreError::query("deactivating vehicles the feed no longer lists"))?;
     }
-}
-
-/// The active vehicles of one chunk's id range that the chunk does not list. `<> ALL` of a
-/// large constant array is a hash lookup (PostgreSQL 15 and later).
-const UNSEEN_IN_RANGE: &str = "dealership_id = $1 AND is_active AND id >= $3 AND ($4::int8 IS NULL OR id < $4)
-                                AND id <> ALL ($2::int8[])";
-
-/// How many active vehicles of the dealership are not among `seen` (the feed's vehicles,
-/// sorted and without repeats).
-pub async fn unseen_count(tx: &Transaction<'_>, dealership: DealershipId, seen: &[i64]) -> Result<u64, StoreError> {
-    let statement = format!("SELECT count(*) FROM vehicles WHERE {UNSEEN_IN_RANGE}");
-    per_seen_chunk(
-        tx,
-        dealership,
-        seen,
-        &statement,
-        "counting the vehicles a feed no longer lists",
-    )
-    .await
-}
-
-/// Deactivates (never deletes) the active vehicles not among `seen` (sorted, without
-/// repeats). Their `last_seen` becomes the start of the dealership's last applied full import,
-/// the last one that listed them (unchanged vehicles are not written on every import; see the
-/// module docs).
-pub async fn deactivate_unseen(
-    tx: &Transaction<'_>,
-    dealership: DealershipId,
-    seen: &[i64],
-) -> Result<u64, StoreError> {
-    let statement = format!(
-        "WITH gone AS (
-            UPDATE vehicles
-               SET is_active = false,
-                   last_seen = greatest(last_seen, (SELECT max(started_at) FROM inventory_imports
-                                                     WHERE dealership_id = $1 AND status = 'completed' AND full_feed))
-             WHERE {UNSEEN_IN_RANGE}
-            RETURNING 1)
-         SELECT count(*) FROM gone"
-    );
-    per_seen_chunk(
-        tx,
-        dealership,
-        seen,
-        &statement,
-        "deactivating vehicles the feed no longer lists",
-    )
-    .await
+    Ok(total)
 }

@@ -2,8 +2,9 @@
 //!
 //! Reading and writing overlap: a thread parses the file into batches (rylie-domain's
 //! [`FeedReader`], synchronous and CPU-bound) while this task writes the previous batch to
-//! PostgreSQL. The channel between them holds two batches, so memory stays flat whatever the
-//! file's size: one batch being parsed, two waiting, one being written.
+//! PostgreSQL. The channel between them holds two batches, so memory does not grow with the
+//! file: one batch being parsed, two waiting, one being written, and the dealership's lot as
+//! stored (rylie-store's `inventory::Lot`, ~60 bytes a vehicle the dealership had).
 //!
 //! Bad rows never stop a feed: each is counted, and the first [`MAX_REPORTED_ISSUES`] are kept
 //! with line, column and reason in the statistics (the file itself stays in S3 under the
@@ -171,8 +172,8 @@ fn parse_in_background<R: Read + Send + 'static>(
 }
 
 /// Keeps each vehicle once per batch: the last row naming a VIN (or stock number) wins.
-/// A vehicle named again in a later batch is simply written again (the last row still wins);
-/// those repeats are counted at the end from the ids the batches returned.
+/// A vehicle named again in a later batch is sorted against what the earlier one wrote (the
+/// last row still wins) and counted as a repeat there.
 fn last_row_per_vehicle(vehicles: Vec<FeedVehicle>, stats: &mut ImportStats) -> Vec<FeedVehicle> {
     let mut index: HashMap<VehicleKey, usize> = HashMap::with_capacity(vehicles.len());
     let mut kept: Vec<Option<FeedVehicle>> = Vec::with_capacity(vehicles.len());
@@ -207,11 +208,10 @@ pub async fn apply_feed<R: Read + Send + 'static>(
     let started = Instant::now();
     let mut stats = ImportStats::default();
     inventory::lock_dealership_inventory(tx, dealership).await?;
-    stats.active_before = inventory::active_count(tx, dealership).await?;
+    let mut lot = inventory::Lot::read(tx, dealership).await?;
+    stats.active_before = lot.active();
 
     let mut parsed = parse_in_background(input, options.batch_size.max(1));
-    // Every vehicle the feed lists, by id: what a full feed does not list is deactivated.
-    let mut seen: Vec<i64> = Vec::new();
     while let Some(message) = parsed.recv().await {
         match message? {
             Parsed::Start(format, mapping) => {
@@ -222,32 +222,28 @@ pub async fn apply_feed<R: Read + Send + 'static>(
             Parsed::Batch(outcomes) => {
                 let vehicles = outcomes.into_iter().filter_map(|o| stats.tally.count(o)).collect();
                 let vehicles = last_row_per_vehicle(vehicles, &mut stats);
-                let (counts, ids) = inventory::upsert_batch(tx, dealership, import_id, &vehicles).await?;
-                seen.extend(ids);
-                stats.added += counts.added;
-                stats.updated += counts.updated;
-                stats.reactivated += counts.reactivated;
-                stats.unchanged += counts.unchanged;
+                let (writes, sorted) = lot.sort(&vehicles);
+                let inserts = writes.iter().filter(|w| w.id.is_none()).count() as u64;
+                let inserted = inventory::write_batch(tx, dealership, import_id, &writes).await?;
+                stats.added += inserted;
+                // An insert that met a vehicle an earlier batch inserted: a repeat.
+                stats.duplicates += sorted.repeated + (inserts - inserted);
+                stats.updated += sorted.updated;
+                stats.reactivated += sorted.reactivated;
+                stats.unchanged += sorted.unchanged;
             }
         }
     }
 
-    // Sorted for the chunked deactivation; an id returned twice is a vehicle named again in a
-    // later batch.
-    seen.sort_unstable();
-    let listed = seen.len();
-    seen.dedup();
-    stats.duplicates += (listed - seen.len()) as u64;
-
     let mut applied = Applied::Done;
     if options.full_feed {
-        let unseen = inventory::unseen_count(tx, dealership, &seen).await?;
+        let unlisted = lot.unlisted();
         let limit = (stats.active_before as f64 * options.deactivation_limit).floor() as u64;
-        if unseen > limit && !options.confirmed {
-            stats.deactivated = unseen;
+        if unlisted.len() as u64 > limit && !options.confirmed {
+            stats.deactivated = unlisted.len() as u64;
             applied = Applied::NeedsConfirmation;
         } else {
-            stats.deactivated = inventory::deactivate_unseen(tx, dealership, &seen).await?;
+            stats.deactivated = inventory::deactivate(tx, dealership, &unlisted).await?;
         }
     }
     let elapsed = started.elapsed();
