@@ -75,6 +75,9 @@ pub enum Bench {
     Feed {
         #[arg(long)]
         rows: u64,
+        /// The bench's second day over those rows instead: half repriced, a tenth gone, a tenth new.
+        #[arg(long)]
+        next_day: bool,
         file: PathBuf,
     },
     /// ADF lead parsing, ours (streaming) beside the naive DOM-then-walk way, on typical
@@ -137,8 +140,12 @@ pub async fn run(bench: Bench) -> Result<(), BoxError> {
             emails,
             messages,
         } => crate::bench_jobs::run(&database_url, emails, messages).await,
-        Bench::Feed { rows, file } => {
-            let bytes = crate::bench_inventory::write_feed(&file, (0..rows).map(|i| (i, 0)))?;
+        Bench::Feed { rows, next_day, file } => {
+            let bytes = if next_day {
+                crate::bench_inventory::write_feed(&file, crate::bench_inventory::next_day(rows))?
+            } else {
+                crate::bench_inventory::write_feed(&file, (0..rows).map(|i| (i, 0)))?
+            };
             println!("{rows} rows, {bytes} bytes: {}", file.display());
             Ok(())
         }

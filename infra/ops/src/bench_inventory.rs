@@ -130,8 +130,16 @@ pub fn feed_row(n: u64, revision: u32, out: &mut impl Write) -> std::io::Result<
     )
 }
 
-/// Writes a feed of `rows` to `path`: vehicles `first..first+rows`, every `changed_every`-th of
-/// them at revision 1.
+/// The bench's second day over a lot of vehicles `0..n`: every other one repriced, the last
+/// tenth gone, a tenth new.
+pub fn next_day(n: u64) -> impl Iterator<Item = (u64, u32)> {
+    let gone = n / 10;
+    (0..n - gone)
+        .map(|i| (i, u32::from(i % 2 == 0)))
+        .chain((n..n + gone).map(|i| (i, 0)))
+}
+
+/// Writes a feed of `vehicles` (number, revision: [`feed_row`]) to `path`; returns its size.
 pub fn write_feed(path: &PathBuf, vehicles: impl Iterator<Item = (u64, u32)>) -> std::io::Result<u64> {
     let mut out = std::io::BufWriter::with_capacity(1 << 20, std::fs::File::create(path)?);
     out.write_all(FEED_HEADER.as_bytes())?;
@@ -453,13 +461,7 @@ pub async fn run(
     let day1 = dir.join("day1.tsv");
     let day2 = dir.join("day2.tsv");
     let bytes = write_feed(&day1, (0..n).map(|i| (i, 0)))?;
-    let gone = n / 10;
-    write_feed(
-        &day2,
-        (0..n - gone)
-            .map(|i| (i, u32::from(i % 2 == 0)))
-            .chain((n..n + gone).map(|i| (i, 0))),
-    )?;
+    write_feed(&day2, next_day(n))?;
     println!(
         "feed: {n} rows, {:.1} MB ({} bytes a row)",
         bytes as f64 / 1e6,
@@ -481,13 +483,7 @@ pub async fn run(
     let naive_day1 = dir.join("naive1.tsv");
     let naive_day2 = dir.join("naive2.tsv");
     write_feed(&naive_day1, (0..naive_n).map(|i| (i, 0)))?;
-    let naive_gone = naive_n / 10;
-    write_feed(
-        &naive_day2,
-        (0..naive_n - naive_gone)
-            .map(|i| (i, u32::from(i % 2 == 0)))
-            .chain((naive_n..naive_n + naive_gone).map(|i| (i, 0))),
-    )?;
+    write_feed(&naive_day2, next_day(naive_n))?;
     let naive = new_dealership(&owner, "bench-naive").await?;
     import_file(&mut app, naive, &naive_day1).await?;
     owner.batch_execute("VACUUM (ANALYZE) vehicles").await?;

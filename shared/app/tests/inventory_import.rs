@@ -355,3 +355,45 @@ async fn a_vehicle_named_again_in_a_later_batch_keeps_its_last_row_and_is_counte
         ]
     );
 }
+
+#[tokio::test]
+async fn the_importer_computes_the_search_columns_exactly_as_the_trigger_does() {
+    let db = TestDb::migrated().await;
+    let (alpha, _) = dealerships(&db).await;
+    let mut app = db.app_settings().connect().await.unwrap();
+    import(
+        &mut app,
+        alpha,
+        &feed(&[row(VINS[0], "A1", 20000), row("", "S-1", 9000)]),
+        ApplyOptions::default(),
+    )
+    .await;
+    let tx = scope::begin(&mut app, Scope::Tenant(alpha)).await.unwrap();
+    // The same vehicle written by a plain INSERT goes through the insert trigger.
+    tx.query_typed(
+        "INSERT INTO vehicles (dealership_id, vin, stock_number, make, model, year, price, mileage)
+         VALUES ($1, $2, 'A9', 'Honda', 'Accord', 2023, 20000, 12345)",
+        &[(&alpha.0, Type::INT8), (&VINS[1], Type::TEXT)],
+    )
+    .await
+    .unwrap();
+    let rows = tx
+        .query_typed(
+            "SELECT count(*) FILTER (WHERE search_vector IS NOT NULL),
+                    count(*) FILTER (WHERE search_vector = rylie_vehicle_document(make, model, \"trim\", year,
+                                         exterior_color, interior_color, body_style, fuel_type, drivetrain,
+                                         features, description)
+                                     AND search_signature = rylie_lexeme_signature(tsvector_to_array(search_vector))),
+                    count(DISTINCT search_vector) FILTER (WHERE vin IS NOT NULL)
+               FROM vehicles",
+            &[],
+        )
+        .await
+        .unwrap();
+    let counts: (i64, i64, i64) = (rows[0].get(0), rows[0].get(1), rows[0].get(2));
+    assert_eq!(
+        counts,
+        (3, 3, 1),
+        "every vector computed, each as the trigger's function says, the two Accords alike"
+    );
+}

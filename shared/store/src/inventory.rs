@@ -336,10 +336,20 @@ pub fn write_statement(input: &str) -> String {
     let set_from_excluded = join(&|(column, _)| format!("{column} = EXCLUDED.{column}"));
     let columns = join(&|(column, _)| (*column).to_owned());
     let values = join(&|(_, value)| (*value).to_owned());
+    // A new vehicle's search columns are computed here, set-based, rather than by the insert
+    // trigger row by row (migration 0011); OFFSET 0 keeps the document computed once a row.
     let insert = |which: &str, conflict: &str| {
         format!(
-            "INSERT INTO vehicles AS v (dealership_id, {columns})
-             SELECT $1, {values} FROM input i WHERE i.id IS NULL AND {which}
+            "INSERT INTO vehicles AS v (dealership_id, {columns}, search_vector, search_signature)
+             SELECT $1, {values}, d.document,
+                    coalesce(rylie_lexeme_signature(tsvector_to_array(d.document)), B'0'::bit(512))
+               FROM input i
+               CROSS JOIN LATERAL (
+                   SELECT rylie_vehicle_document(i.make, i.model, i.trim_level, i.year, i.exterior_color,
+                                                 i.interior_color, i.body_style, i.fuel_type, i.drivetrain,
+                                                 i.features::jsonb, i.description) AS document
+                   OFFSET 0) d
+              WHERE i.id IS NULL AND {which}
              ON CONFLICT {conflict} DO UPDATE SET {set_from_excluded}
               WHERE v.content_hash IS DISTINCT FROM EXCLUDED.content_hash
              RETURNING v.xmax = 0 AS inserted"

@@ -207,11 +207,12 @@ pub async fn apply_feed<R: Read + Send + 'static>(
 ) -> Result<(Applied, ImportStats), ImportError> {
     let started = Instant::now();
     let mut stats = ImportStats::default();
+    // The file is read while the lot is.
+    let mut parsed = parse_in_background(input, options.batch_size.max(1));
     inventory::lock_dealership_inventory(tx, dealership).await?;
     let mut lot = inventory::Lot::read(tx, dealership).await?;
     stats.active_before = lot.active();
 
-    let mut parsed = parse_in_background(input, options.batch_size.max(1));
     while let Some(message) = parsed.recv().await {
         match message? {
             Parsed::Start(format, mapping) => {
