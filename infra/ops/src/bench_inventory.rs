@@ -633,8 +633,16 @@ async fn copy_staging_import(app: &mut Client, dealership: DealershipId, path: &
                 .await?;
         }
         writer.as_mut().finish().await?;
-        tx.query_typed(&statement, &[(&dealership.0, Type::INT8), (&None::<i64>, Type::INT8)])
-            .await?;
+        let ids: Vec<Option<i64>> = writes.iter().map(|w| w.id).collect();
+        tx.query_typed(
+            &statement,
+            &[
+                (&dealership.0, Type::INT8),
+                (&None::<i64>, Type::INT8),
+                (&ids, Type::INT8_ARRAY),
+            ],
+        )
+        .await?;
         tx.batch_execute("TRUNCATE feed_stage").await?;
         rows += vehicles.len() as u64;
     }
