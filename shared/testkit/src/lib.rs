@@ -250,11 +250,16 @@ pub async fn moto_config() -> aws_config::SdkConfig {
         .await
 }
 
-/// A name unique to this test process and call, for AWS resources in the shared moto server.
+/// A name unique to this test process and call, for AWS resources in the shared moto server
+/// and folders under the temporary directory. Process ids are recycled: the clock's
+/// nanoseconds keep a name from meeting what an earlier run left under the same id.
 pub fn unique_name(prefix: &str) -> String {
     static COUNTER: AtomicU32 = AtomicU32::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |elapsed| elapsed.subsec_nanos());
     format!(
-        "{prefix}-{}-{}",
+        "{prefix}-{}-{}-{nanos:x}",
         std::process::id(),
         COUNTER.fetch_add(1, Ordering::Relaxed)
     )

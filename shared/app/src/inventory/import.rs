@@ -4,7 +4,7 @@
 //! [`FeedReader`], synchronous and CPU-bound) while this task writes the previous batch to
 //! PostgreSQL. The channel between them holds two batches, so memory does not grow with the
 //! file: one batch being parsed, two waiting, one being written, and the dealership's lot as
-//! stored (rylie-store's `inventory::Lot`, ~60 bytes a vehicle the dealership had).
+//! stored (rylie-store's `inventory::Lot`, 32 bytes a vehicle the dealership had).
 //!
 //! Bad rows never stop a feed: each is counted, and the first [`MAX_REPORTED_ISSUES`] are kept
 //! with line, column and reason in the statistics (the file itself stays in S3 under the
