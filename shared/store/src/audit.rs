@@ -34,7 +34,7 @@ pub struct AuditEntry {
     pub request_id: Option<String>,
 }
 
-/// Replaces secret fields, at any depth, with "[redacted]".
+/// Replaces secret fields, at any depth, with `"[redacted]"`.
 pub fn redact(mut value: Value) -> Value {
     fn walk(value: &mut Value) {
         match value {

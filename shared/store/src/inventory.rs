@@ -17,7 +17,7 @@
 //!
 //! [`write_batch`] sends the updates and inserts of a batch as one statement (one array per
 //! column, `UNNEST`). After the last batch the lot knows which active vehicles no row listed
-//! ([`Lot::unseen`]); [`deactivate`] writes exactly those, by id.
+//! ([`Lot::unlisted`]); [`deactivate`] writes exactly those, by id.
 //!
 //! Before this, each batch sent every row and found its vehicle with one index probe a row
 //! inside the statement, and the vehicles no longer listed were found by a count and an update
@@ -80,6 +80,19 @@ struct Stored {
     /// [`content_key`] of its content hash.
     content: u64,
     id: i64,
+}
+
+impl Stored {
+    /// A vehicle as read from the table, its activity carried in `content` until
+    /// [`Lot::of`] sorts the lot.
+    fn read(key: &VehicleKey, id: i64, active: bool, content_hash: Option<&str>) -> Stored {
+        let active = if active { ACTIVE_WHILE_READING } else { 0 };
+        Stored {
+            key: key_hash(key),
+            content: content_key(content_hash) | active,
+            id,
+        }
+    }
 }
 
 /// The first 128 bits of SHA-256 over the vehicle's key: a collision between two keys of one
@@ -180,13 +193,13 @@ impl Lot {
                 (None, Some(stock)) => VehicleKey::Stock(stock),
                 (None, None) => continue, // the table's identity check forbids it
             };
-            let active = if row.get::<_, bool>(3) { ACTIVE_WHILE_READING } else { 0 };
-            vehicles.push(Stored {
-                key: key_hash(&key),
-                content: content_key(row.get(4)) | active,
-                id: row.get(2),
-            });
+            vehicles.push(Stored::read(&key, row.get(2), row.get(3), row.get(4)));
         }
+        Ok(Lot::of(vehicles))
+    }
+
+    /// The lot of `vehicles` as [`Stored::read`] made them.
+    fn of(mut vehicles: Vec<Stored>) -> Lot {
         vehicles.sort_unstable_by_key(|stored| stored.key);
         let words = vehicles.len().div_ceil(64);
         let mut lot = Lot {
@@ -200,7 +213,7 @@ impl Lot {
                 set_bit(&mut lot.active, i);
             }
         }
-        Ok(lot)
+        lot
     }
 
     /// How many vehicles were active when the lot was read.
@@ -527,4 +540,94 @@ pub async fn deactivate(tx: &Transaction<'_>, dealership: DealershipId, ids: &[i
             .map_err(StoreError::query("deactivating vehicles the feed no longer lists"))?;
     }
     Ok(total)
+}
+
+#[cfg(test)]
+mod tests {
+    use rylie_domain::feed::{FeedReader, RowOutcome};
+
+    use super::*;
+
+    /// The vehicles of a small feed (VIN, stock number, price).
+    fn feed(rows: &[(&str, &str, u32)]) -> Vec<FeedVehicle> {
+        let mut text = "VIN\tStock\tMake\tModel\tYear\tPrice\n".to_owned();
+        for (vin, stock, price) in rows {
+            text.push_str(&format!("{vin}\t{stock}\tHonda\tAccord\t2023\t${price}\n"));
+        }
+        FeedReader::new(text.as_bytes())
+            .unwrap()
+            .map(|outcome| match outcome {
+                RowOutcome::Vehicle { vehicle, .. } => *vehicle,
+                RowOutcome::Rejected { issues } => panic!("{issues:?}"),
+            })
+            .collect()
+    }
+
+    const VINS: [&str; 4] = [
+        "1HGCM82633A004352",
+        "1M8GDM9AXKP042788",
+        "5YJSA1DN2DFP14705",
+        "1FTFW1ET5DFC10312",
+    ];
+
+    #[test]
+    fn a_batch_is_sorted_into_unchanged_updated_reactivated_new_and_repeated() {
+        let stored = feed(&[
+            (VINS[0], "A", 100),
+            (VINS[1], "B", 200),
+            (VINS[2], "C", 300),
+            ("", "S-1", 50),
+        ]);
+        let mut lot = Lot::of(vec![
+            Stored::read(&stored[0].key(), 10, true, Some(&stored[0].content_hash)),
+            Stored::read(&stored[1].key(), 11, true, Some(&stored[1].content_hash)),
+            Stored::read(&stored[2].key(), 12, false, Some(&stored[2].content_hash)),
+            Stored::read(&stored[3].key(), 13, true, None),
+        ]);
+        assert_eq!(lot.active(), 3);
+
+        let today = feed(&[
+            (VINS[0], "A", 100), // as stored
+            (VINS[1], "B", 250), // repriced
+            (VINS[2], "C", 300), // back in the feed
+            (VINS[3], "D", 400), // new
+        ]);
+        let (writes, sorted) = lot.sort(&today);
+        assert_eq!(
+            sorted,
+            Sorted {
+                updated: 1,
+                reactivated: 1,
+                unchanged: 1,
+                repeated: 0
+            }
+        );
+        let ids: Vec<Option<i64>> = writes.iter().map(|w| w.id).collect();
+        assert_eq!(ids, vec![Some(11), Some(12), None]);
+        // The stock-number vehicle (no stored hash) was not listed: the only one left over.
+        assert_eq!(lot.unlisted(), vec![13]);
+
+        // Named again by a later batch: a repeat, written only when its content changed.
+        let again = feed(&[(VINS[1], "B", 250), (VINS[0], "A", 90)]);
+        let (writes, sorted) = lot.sort(&again);
+        assert_eq!(sorted.repeated, 2);
+        assert_eq!(writes.iter().map(|w| w.id).collect::<Vec<_>>(), vec![Some(10)]);
+    }
+
+    #[test]
+    fn a_vehicle_without_a_stored_hash_is_always_written() {
+        let stored = feed(&[("", "S-1", 50)]);
+        let mut lot = Lot::of(vec![Stored::read(&stored[0].key(), 7, true, None)]);
+        let (writes, sorted) = lot.sort(&stored);
+        assert_eq!((writes.len(), sorted.updated), (1, 1));
+    }
+
+    #[test]
+    fn keys_of_a_vin_and_of_an_equal_stock_number_differ() {
+        let same = "1HGCM82633A004352".to_owned();
+        assert_ne!(
+            key_hash(&VehicleKey::Vin(same.clone())),
+            key_hash(&VehicleKey::Stock(same))
+        );
+    }
 }
