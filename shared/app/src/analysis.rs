@@ -280,11 +280,7 @@ fn summary_notice(
         .into_iter()
         .flatten()
         .collect(),
-        link: state
-            .config
-            .app_base_url
-            .as_deref()
-            .map(|base| format!("{}/conversations/{id}", base.trim_end_matches('/'))),
+        link: state.config.app_link(&format!("conversations/{id}")),
     }
 }
 

@@ -144,6 +144,13 @@ pub struct Config {
     pub model: crate::assistant::model::ModelSettings,
 }
 
+impl Config {
+    /// `{APP_BASE_URL}/{path}`: a page of the web app, for links in mail; None without a base.
+    pub fn app_link(&self, path: &str) -> Option<String> {
+        self.app_base_url.as_deref().map(|base| format!("{base}/{path}"))
+    }
+}
+
 /// A configuration problem, naming the variable.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("configuration: {variable} {problem}")]

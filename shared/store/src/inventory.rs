@@ -169,6 +169,7 @@ impl Lot {
     /// at once). Call it under [`lock_dealership_inventory`].
     pub async fn read(tx: &Transaction<'_>, dealership: DealershipId) -> Result<Lot, StoreError> {
         let context = "reading the dealership's vehicles";
+        // Sized first: a vector grown by doubling would hold two copies of a large lot at once.
         let size = tx
             .query_typed(
                 "SELECT count(*) FROM vehicles WHERE dealership_id = $1",
@@ -216,7 +217,8 @@ impl Lot {
         lot
     }
 
-    /// How many vehicles were active when the lot was read.
+    /// How many vehicles are active: as read, plus those this import has reactivated so far
+    /// (the importer asks before its first batch).
     pub fn active(&self) -> u64 {
         self.active.iter().map(|word| u64::from(word.count_ones())).sum()
     }

@@ -104,18 +104,14 @@ pub async fn send(
         to_address: &to,
         subject: &rendered.subject,
     };
+    let sender = format!(
+        "{} <{}>",
+        target.dealership_name.replace(['<', '>', '"', '\r', '\n'], ""),
+        address_of(from)
+    );
     let email = OutgoingEmail {
-        from: format!(
-            "{} <{}>",
-            target.dealership_name.replace(['<', '>', '"', '\r', '\n'], ""),
-            address_of(from)
-        ),
-        to: to.clone(),
-        subject: rendered.subject.clone(),
-        text: rendered.text,
-        html: rendered.html,
-        attachments: Vec::new(),
         headers: list_unsubscribe(&target).into_iter().collect(),
+        ..rendered.to_email(sender, &to)
     };
     let unwanted = target
         .email_opted_out

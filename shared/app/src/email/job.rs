@@ -206,15 +206,7 @@ async fn send_password_reset(
         to_address: &target.email,
         subject: &rendered.subject,
     };
-    let email = OutgoingEmail {
-        from: from.to_owned(),
-        to: target.email.clone(),
-        subject: rendered.subject.clone(),
-        text: rendered.text,
-        html: rendered.html,
-        attachments: Vec::new(),
-        headers: Vec::new(),
-    };
+    let email = rendered.to_email(from, &target.email);
     let unwanted = (!target.token_current)
         .then_some("not sent: the token was replaced, used or has expired, so the link would not work");
     tx.commit()
@@ -316,13 +308,9 @@ async fn send_dossier(
             reason: "the dealership has no handover address".to_owned(),
         });
     };
-    let link = state.config.app_base_url.as_deref().map(|base| {
-        format!(
-            "{}/conversations/{}",
-            base.trim_end_matches('/'),
-            payload.conversation_id
-        )
-    });
+    let link = state
+        .config
+        .app_link(&format!("conversations/{}", payload.conversation_id));
     let rendered = templates::handover_dossier(
         &target.dealership_name,
         payload.conversation_id,
@@ -337,15 +325,7 @@ async fn send_dossier(
         to_address: &to,
         subject: &rendered.subject,
     };
-    let email = OutgoingEmail {
-        from: from.to_owned(),
-        to: to.clone(),
-        subject: rendered.subject.clone(),
-        text: rendered.text,
-        html: rendered.html,
-        attachments: Vec::new(),
-        headers: Vec::new(),
-    };
+    let email = rendered.to_email(from, &to);
     tx.commit()
         .await
         .map_err(StoreError::query("reading a handover dossier"))?;

@@ -9,7 +9,7 @@
 //! (the people who follow up), an alert to the contact address (the people who run the
 //! account); each falls back to the other.
 
-use rylie_cloud::{JobMessage, OutgoingEmail};
+use rylie_cloud::JobMessage;
 use rylie_domain::DealershipId;
 use rylie_store::{
     email_deliveries::NewDelivery,
@@ -112,15 +112,7 @@ pub async fn send(
         to_address: &to,
         subject: &rendered.subject,
     };
-    let email = OutgoingEmail {
-        from: from.to_owned(),
-        to: to.clone(),
-        subject: rendered.subject.clone(),
-        text: rendered.text,
-        html: rendered.html,
-        attachments: Vec::new(),
-        headers: Vec::new(),
-    };
+    let email = rendered.to_email(from, &to);
     send_once(state, &mut client, Scope::Tenant(dealership), &delivery, email, None).await
 }
 

@@ -13,6 +13,21 @@ pub struct Rendered {
     pub html: String,
 }
 
+impl Rendered {
+    /// The message from `from` to `to`, without attachments or extra headers.
+    pub fn to_email(&self, from: impl Into<String>, to: impl Into<String>) -> rylie_cloud::OutgoingEmail {
+        rylie_cloud::OutgoingEmail {
+            from: from.into(),
+            to: to.into(),
+            subject: self.subject.clone(),
+            text: self.text.clone(),
+            html: self.html.clone(),
+            attachments: Vec::new(),
+            headers: Vec::new(),
+        }
+    }
+}
+
 /// The link a password-reset mail carries: `{app_base_url}/reset-password?token=…`. The token
 /// is hex, so it needs no percent-encoding.
 pub fn password_reset_link(app_base_url: &str, token: &str) -> String {

@@ -299,15 +299,12 @@ pub async fn apply_local_file(
             lines: vec![
                 error.clone().unwrap_or_default(),
                 format!(
-                    "Nothing was changed. If the feed is right, confirm it (POST …/inventory/imports/{}/confirm);                      if it is truncated, send the full file again.",
+                    "Nothing was changed. If the feed is right, confirm it (POST …/inventory/imports/{}/confirm); \
+                     if it is truncated, send the full file again.",
                     import.id
                 ),
             ],
-            link: state
-                .config
-                .app_base_url
-                .as_deref()
-                .map(|base| format!("{}/inventory/imports/{}", base.trim_end_matches('/'), import.id)),
+            link: state.config.app_link(&format!("inventory/imports/{}", import.id)),
         };
         let message =
             crate::email::staff_notice::alert_message(dealership, &format!("import_held:{}", import.id), &notice);

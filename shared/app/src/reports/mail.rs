@@ -137,13 +137,8 @@ pub async fn send(
             subject: &rendered.subject,
         };
         let email = OutgoingEmail {
-            from: from.to_owned(),
-            to: recipient.clone(),
-            subject: rendered.subject.clone(),
-            text: rendered.text.clone(),
-            html: rendered.html.clone(),
             attachments: vec![attachment.clone()],
-            headers: Vec::new(),
+            ..rendered.to_email(from, recipient)
         };
         let outcome =
             crate::email::job::send_once(state, &mut client, Scope::Tenant(dealership), &delivery, email, None).await?;
