@@ -134,7 +134,19 @@ pub async fn run(bench: Bench) -> Result<(), BoxError> {
             database_url,
             turns,
             vehicles,
-        } => crate::bench_assistant::run(&database_url, turns, vehicles).await,
+        } => {
+            // On the runtime the functions run on (`rylie_app::http_function!`: current thread),
+            // in a thread of its own: this command's runtime is a multi-threaded one, whose
+            // hand-offs between worker threads cost the turn more than it costs in Lambda.
+            std::thread::spawn(move || {
+                tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()?
+                    .block_on(crate::bench_assistant::run(&database_url, turns, vehicles))
+            })
+            .join()
+            .map_err(|_| "the assistant bench panicked")?
+        }
         Bench::Jobs {
             database_url,
             emails,

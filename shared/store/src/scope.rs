@@ -50,15 +50,29 @@ pub async fn one_statement(
     statement: &str,
     parameters: &[(&(dyn tokio_postgres::types::ToSql + Sync), tokio_postgres::types::Type)],
 ) -> Result<Vec<tokio_postgres::Row>, tokio_postgres::Error> {
+    pipelined(client, scope, client.query_typed(statement, parameters)).await?
+}
+
+/// Runs `work` as a transaction of its own in `scope`, in one round trip: BEGIN and the
+/// setting are sent before it and COMMIT right behind it, without waiting for its answer.
+/// `work` must send exactly one statement on `client`, on its first poll (an async function
+/// that builds a statement and awaits it does): a second statement would be sent after the
+/// COMMIT, outside the transaction and the scope. The outer error is the transaction's own
+/// (BEGIN, the setting, COMMIT), the inner one `work`'s.
+pub async fn pipelined<T, E>(
+    client: &Client,
+    scope: Scope,
+    work: impl Future<Output = Result<T, E>>,
+) -> Result<Result<T, E>, tokio_postgres::Error> {
     let opening = format!("BEGIN; {}", setting(scope));
-    let (opened, rows, committed) = tokio::join!(
+    // join! polls in order, so the three requests leave in this order.
+    let (opened, done, committed) = tokio::join!(
         client.batch_execute(&opening),
-        client.query_typed(statement, parameters),
+        work,
         // After a failed statement PostgreSQL answers COMMIT with a rollback.
         client.batch_execute("COMMIT"),
     );
     opened?;
-    let rows = rows?;
     committed?;
-    Ok(rows)
+    Ok(done)
 }

@@ -5,12 +5,17 @@
 //! called (a reply may fail; the message must not be lost), and the reply with its decision
 //! trace afterwards. Each of the two is one statement run as its own pipelined transaction
 //! ([`scope::one_statement`]): one round trip each, whatever the network latency to RDS Proxy.
+//!
+//! The two statements are database functions (`rylie_turn_begin`, `rylie_turn_finish`,
+//! migration 0012), whose plans PL/pgSQL keeps in the backend: sent as plain statements, they
+//! cost four times as much to parse and plan as to run, and a named prepared statement would
+//! pin the client to one RDS Proxy connection. The SQL of a turn is read there.
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 use rylie_domain::DealershipId;
 use tokio_postgres::{Client, types::Type};
 
-use crate::{Scope, StoreError, events, scope};
+use crate::{Scope, StoreError, scope};
 
 /// How many earlier messages a turn reads (the caller trims them to its token budget).
 pub const HISTORY_MESSAGES: i64 = 30;
@@ -82,57 +87,7 @@ pub async fn begin(
     let rows = scope::one_statement(
         client,
         Scope::Tenant(dealership),
-        &format!(
-            "WITH d AS (SELECT * FROM dealerships WHERE id = $1),
-              c AS (SELECT * FROM conversations WHERE dealership_id = $1 AND id = $2),
-              added AS (
-                  INSERT INTO messages (dealership_id, conversation_id, content, sender, channel, external_id)
-                  SELECT $1, c.id, $3, 'customer', c.channel, $4 FROM c, d WHERE d.active
-                  ON CONFLICT (dealership_id, channel, external_id) WHERE external_id IS NOT NULL DO NOTHING
-                  RETURNING id, created_at),
-              received AS ({received}),
-              touched AS (
-                  UPDATE conversations t SET last_message_at = added.created_at
-                    FROM added WHERE t.dealership_id = $1 AND t.id = $2),
-              p AS (
-                  SELECT p.* FROM personas p, c
-                   WHERE p.dealership_id = $1 AND p.is_active
-                     AND (p.id = c.persona_id OR (c.persona_id IS NULL AND p.is_default))
-                   ORDER BY p.id = c.persona_id DESC LIMIT 1)
-         SELECT (SELECT id FROM added), d.active, d.name, d.timezone, (now() AT TIME ZONE d.timezone),
-                d.contact_phone, d.contact_email, d.website,
-                nullif(concat_ws(', ', d.street, d.city, nullif(concat_ws(' ', d.region, d.postal_code), '')), ''),
-                d.handover_email, d.business_hours, d.ai_config, d.agent_config,
-                c.channel, c.status, c.ai_paused, c.assigned_to, c.customer_id,
-                coalesce(cu.full_name, nullif(concat_ws(' ', cu.first_name, cu.last_name), ''), c.customer_name),
-                coalesce(cu.email, c.customer_email), coalesce(cu.phone, c.customer_phone),
-                CASE c.channel WHEN 'sms' THEN cu.sms_opted_out_at WHEN 'email' THEN cu.email_opted_out_at
-                               ELSE cu.chat_opted_out_at END IS NOT NULL,
-                p.id, p.name, p.prompt_template, coalesce(p.temperature, 0.7)::float8, coalesce(p.max_tokens, 500),
-                coalesce(p.handover_keywords, '{{}}'),
-                h.senders, h.contents,
-                (SELECT count(*) FROM messages WHERE dealership_id = $1 AND conversation_id = $2
-                                                 AND sender = 'customer') + 1,
-                coalesce((c.ai_context ->> 'consecutive_failures')::int, 0),
-                c.created_at, c.summary
-           FROM d JOIN c ON true
-           LEFT JOIN customers cu ON cu.dealership_id = $1 AND cu.id = c.customer_id
-           LEFT JOIN p ON true
-           CROSS JOIN LATERAL (
-               SELECT coalesce(array_agg(sender ORDER BY created_at, id), '{{}}') AS senders,
-                      coalesce(array_agg(content ORDER BY created_at, id), '{{}}') AS contents
-                 FROM (SELECT sender, content, created_at, id FROM messages
-                        WHERE dealership_id = $1 AND conversation_id = $2
-                        ORDER BY created_at DESC, id DESC LIMIT $5) latest) h",
-            received = events::queue_sql(
-                "$1",
-                "message.received",
-                "jsonb_build_object('conversation_id', $2::int8, 'message_id', added.id, 'sender', 'customer',
-                                    'channel', c.channel, 'content', $3::text, 'created_at', added.created_at)",
-                "added, c",
-                "",
-            )
-        ),
+        "SELECT * FROM rylie_turn_begin($1, $2, $3, $4, $5)",
         &[
             (&dealership.0, Type::INT8),
             (&conversation_id, Type::INT8),
@@ -244,80 +199,7 @@ pub async fn finish(
     let rows = scope::one_statement(
         client,
         Scope::Tenant(dealership),
-        &format!("WITH d AS (SELECT agent_config FROM dealerships WHERE id = $1),
-              before AS (SELECT status, assigned_to, customer_id, channel FROM conversations
-                          WHERE dealership_id = $1 AND id = $2 FOR UPDATE),
-              reply AS (
-                  INSERT INTO messages (dealership_id, conversation_id, content, sender, channel, ai_generated,
-                                        ai_model, processing_time_ms, decision_trace, metadata)
-                  SELECT $1, $2, $3, $4, before.channel, $4 = 'assistant', $5, $6, $7, $8 FROM before
-                   WHERE $3::text IS NOT NULL
-                  RETURNING id, created_at),
-              assignee AS (
-                  SELECT u.id FROM users u, d
-                   WHERE $9 AND u.dealership_id = $1 AND u.is_active
-                     AND CASE WHEN d.agent_config ->> 'assignment' = 'fixed'
-                              THEN u.id = (d.agent_config ->> 'fixed_user_id')::int8
-                              ELSE u.available_for_handover END
-                   ORDER BY (SELECT max(x.escalated_at) FROM conversations x
-                              WHERE x.dealership_id = $1 AND x.assigned_to = u.id) ASC NULLS FIRST, u.id
-                   LIMIT 1),
-              updated AS (
-                  UPDATE conversations c SET
-                      last_message_at = coalesce((SELECT created_at FROM reply), c.last_message_at),
-                      intents = $10, sentiment = $11::float8::numeric(4,3),
-                      ai_context = CASE WHEN $12::int4 IS NULL THEN c.ai_context
-                                        ELSE jsonb_set(c.ai_context, '{{consecutive_failures}}', to_jsonb($12::int4)) END,
-                      status = CASE WHEN $9 THEN 'escalated' ELSE c.status END,
-                      escalated_at = CASE WHEN $9 AND c.status <> 'escalated' THEN now() ELSE c.escalated_at END,
-                      assigned_to = CASE WHEN $9 THEN coalesce(c.assigned_to, (SELECT id FROM assignee))
-                                         ELSE c.assigned_to END,
-                      handover_reasons = CASE WHEN $9 THEN $13 ELSE c.handover_reasons END,
-                      dossier = CASE WHEN $9 THEN $14 ELSE c.dossier END
-                    FROM before
-                   WHERE c.dealership_id = $1 AND c.id = $2
-                  RETURNING c.status, c.assigned_to, before.status <> 'escalated' AND c.status = 'escalated' AS newly),
-              opted AS (
-                  UPDATE customers cu SET
-                      sms_opted_out_at = CASE WHEN before.channel = 'sms'
-                          THEN CASE $15 WHEN 'stop' THEN now() ELSE NULL END ELSE cu.sms_opted_out_at END,
-                      email_opted_out_at = CASE WHEN before.channel = 'email'
-                          THEN CASE $15 WHEN 'stop' THEN now() ELSE NULL END ELSE cu.email_opted_out_at END,
-                      chat_opted_out_at = CASE WHEN before.channel IN ('web', 'phone')
-                          THEN CASE $15 WHEN 'stop' THEN now() ELSE NULL END ELSE cu.chat_opted_out_at END
-                    FROM before
-                   WHERE $15::text IS NOT NULL AND cu.dealership_id = $1 AND cu.id = before.customer_id),
-              escalated AS ({escalated}),
-              sent AS ({sent}),
-              metrics AS (
-                  -- An enrolled conversation's turn feeds its variant's metrics: the time the
-                  -- platform took and whether the turn handed over.
-                  INSERT INTO prompt_metrics (dealership_id, conversation_id, message_id, experiment_id, variant_id,
-                                              metric_name, metric_value)
-                  SELECT $1, $2, (SELECT id FROM reply), c.experiment_id, c.variant_id, m.name, m.value
-                    FROM conversations c
-                   CROSS JOIN (VALUES ('response_time_ms', $6::int4::numeric),
-                                      ('handover', CASE WHEN $9 THEN 1 ELSE 0 END::numeric)) AS m(name, value)
-                   WHERE c.dealership_id = $1 AND c.id = $2 AND c.experiment_id IS NOT NULL
-                     AND c.variant_id IS NOT NULL AND $3::text IS NOT NULL)
-         SELECT (SELECT id FROM reply), updated.status, updated.assigned_to, updated.newly FROM updated",
-            escalated = events::queue_sql(
-                "$1",
-                "conversation.escalated",
-                "jsonb_build_object('conversation_id', $2::int8, 'reasons', $13::jsonb,
-                                    'assigned_to', updated.assigned_to, 'dossier', $14::jsonb)",
-                "updated",
-                "updated.newly",
-            ),
-            sent = events::queue_sql(
-                "$1",
-                "message.sent",
-                "jsonb_build_object('conversation_id', $2::int8, 'message_id', reply.id, 'sender', $4::text,
-                                    'channel', before.channel, 'content', $3::text, 'created_at', reply.created_at)",
-                "reply, before",
-                "",
-            )
-        ),
+        "SELECT * FROM rylie_turn_finish($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
         &[
             (&dealership.0, Type::INT8),
             (&conversation_id, Type::INT8),

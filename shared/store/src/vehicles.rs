@@ -29,9 +29,9 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use rylie_domain::DealershipId;
 use serde::Serialize;
-use tokio_postgres::{Row, Transaction, types::Type};
+use tokio_postgres::{Client, GenericClient, Row, Transaction, types::Type};
 
-use crate::{StoreError, page::Page};
+use crate::{Scope, StoreError, page::Page, scope};
 
 #[derive(Debug, Clone, Serialize, PartialEq, schemars::JsonSchema)]
 pub struct Vehicle {
@@ -72,14 +72,30 @@ pub struct Vehicle {
     pub updated_at: DateTime<Utc>,
 }
 
-// The invoice price (what the dealer paid) is deliberately not read: it is never shown.
-const COLUMNS: &str = "id, vin, stock_number, condition, certified, make, model, year, \"trim\", body_style, \
-                       exterior_color, interior_color, mileage, engine, transmission, drivetrain, fuel_type, \
-                       fuel_economy, price::float8, msrp::float8, selling_price::float8, internet_price::float8, \
-                       features, description, images, video_url, vdp_url, in_stock_date, status, is_active, \
-                       CASE WHEN is_active THEN greatest(last_seen, (SELECT max(started_at) FROM inventory_imports \
-                           WHERE dealership_id = $1 AND status = 'completed' AND full_feed)) ELSE last_seen END, \
-                       extra, created_at, updated_at";
+/// A vehicle's columns as [`from_row`] reads them, with `$last_seen` for the last time a feed
+/// listed it. The invoice price (what the dealer paid) is deliberately not read: it is never
+/// shown.
+macro_rules! columns {
+    ($last_seen:literal) => {
+        concat!(
+            "id, vin, stock_number, condition, certified, make, model, year, \"trim\", body_style, \
+             exterior_color, interior_color, mileage, engine, transmission, drivetrain, fuel_type, \
+             fuel_economy, price::float8, msrp::float8, selling_price::float8, internet_price::float8, \
+             features, description, images, video_url, vdp_url, in_stock_date, status, is_active, ",
+            $last_seen,
+            ", extra, created_at, updated_at"
+        )
+    };
+}
+
+/// An active vehicle was last seen when the last full feed was read: the importer does not
+/// write the vehicles a feed left unchanged.
+const COLUMNS: &str = columns!(
+    "CASE WHEN is_active THEN greatest(last_seen, (SELECT max(started_at) FROM inventory_imports \
+         WHERE dealership_id = $1 AND status = 'completed' AND full_feed)) ELSE last_seen END"
+);
+/// The columns of `rylie_vehicle_shortlist`'s rows, whose last_seen it has set as [`COLUMNS`] does.
+const SHORTLIST_COLUMNS: &str = columns!("last_seen");
 const COLUMN_COUNT: usize = 34;
 
 fn from_row(row: &Row) -> Vehicle {
@@ -174,7 +190,9 @@ pub async fn search(
     if found.1 > 0 || (query.make.is_none() && query.model.is_none()) {
         return Ok(found);
     }
-    let (makes, models) = close_keys(tx, dealership, query).await?;
+    let (makes, models) = close_keys(tx, dealership, query)
+        .await
+        .map_err(StoreError::query("finding makes and models close to the query's"))?;
     if query.make.is_some() && makes.is_empty() || query.model.is_some() && models.is_empty() {
         return Ok(found);
     }
@@ -194,10 +212,10 @@ enum Keys {
 /// (a loose index scan: PostgreSQL 15 has no skip scan), so the cost grows with the size of the
 /// dealer's range, not of its lot; with inactive vehicles included, a scan of the dealer's rows.
 async fn close_keys(
-    tx: &Transaction<'_>,
+    db: &impl GenericClient,
     dealership: DealershipId,
     query: &VehicleQuery,
-) -> Result<(Vec<String>, Vec<String>), StoreError> {
+) -> Result<(Vec<String>, Vec<String>), tokio_postgres::Error> {
     let pairs = if query.include_inactive {
         "pairs AS (SELECT DISTINCT make_key, model_key FROM vehicles WHERE dealership_id = $1)"
     } else {
@@ -219,7 +237,7 @@ async fn close_keys(
           WHERE ($2::text IS NULL OR make_key % lower($2::text))
             AND ($3::text IS NULL OR model_key % lower($3::text))"
     );
-    let rows = tx
+    let rows = db
         .query_typed(
             &sql,
             &[
@@ -228,8 +246,7 @@ async fn close_keys(
                 (&query.model, Type::TEXT),
             ],
         )
-        .await
-        .map_err(StoreError::query("finding makes and models close to the query's"))?;
+        .await?;
     let row = rows.first().expect("an aggregate returns one row");
     Ok((row.get(0), row.get(1)))
 }
@@ -240,85 +257,68 @@ async fn close_keys(
 /// places would be a join, evaluated per row).
 const TSQUERY: &str = "websearch_to_tsquery('english', $2::text)";
 
-/// The search with make and model compared as `keys` says.
-async fn search_with(
-    tx: &Transaction<'_>,
-    dealership: DealershipId,
-    query: &VehicleQuery,
-    page: &Page,
-    keys: Keys,
-) -> Result<(Vec<Vehicle>, i64), StoreError> {
-    let order = match page.sort_column {
-        "relevance" => format!("ts_rank_cd(search_vector, {TSQUERY}) DESC, created_at DESC"),
-        column => format!("{column} {} NULLS LAST", page.direction),
-    };
-    let (make, model, makes, models) = match keys {
-        Keys::Exact => ("make_key = lower($3::text)", "model_key = lower($4::text)", None, None),
-        Keys::Close { makes, models } => (
-            "make_key = ANY ($18::text[])",
-            "model_key = ANY ($19::text[])",
-            Some(makes),
-            Some(models),
-        ),
-    };
-    // With free text over the active vehicles, the candidates come from the active search
-    // index alone first (an index-only scan): the leakproof conditions, then the lexeme
-    // signature (migration 0007), so only rows that can match are read from the table. The
-    // statement below then applies every condition again, exactly.
-    let candidates = if query.text.is_some() && !query.include_inactive {
-        format!(
-            "candidates AS (
-                SELECT id FROM vehicles
-                 WHERE dealership_id = $1 AND is_active
-                   AND ($3::text IS NULL OR {make})
-                   AND ($4::text IS NULL OR {model})
-                   AND ($5::int4 IS NULL OR year >= $5::int4)
-                   AND ($6::int4 IS NULL OR year <= $6::int4)
-                   AND (rylie_query_signature({TSQUERY}) IS NULL
-                        OR (search_signature & rylie_query_signature({TSQUERY})) = rylie_query_signature({TSQUERY}))),"
-        )
-    } else {
-        String::new()
-    };
-    let among_candidates = if candidates.is_empty() {
-        ""
-    } else {
-        "id = ANY (ARRAY(SELECT id FROM candidates)) AND"
-    };
-    // Leakproof conditions first in the text (the planner orders them anyway): dealership,
-    // activity, make/model keys and year are index conditions; the rest filter the rows left.
-    // The matches are ranked, counted and cut to the page as ids (narrow rows: sorting and
-    // counting thousands of whole vehicles, descriptions and JSON included, cost more than
-    // finding them); only the page's vehicles are then read whole.
-    let sql = format!(
-        "WITH {candidates}
-         page AS (
-             SELECT id, count(*) OVER () AS total, row_number() OVER (ORDER BY {order}, id) AS position
-               FROM vehicles
-              WHERE {among_candidates} dealership_id = $1
-                AND ($15::bool OR is_active)
-                AND ($3::text IS NULL OR {make})
-                AND ($4::text IS NULL OR {model})
-                AND ($5::int4 IS NULL OR year >= $5::int4)
-                AND ($6::int4 IS NULL OR year <= $6::int4)
-                AND ($2::text IS NULL OR search_vector @@ {TSQUERY})
-                AND ($7::float8 IS NULL OR price >= $7::float8::numeric)
-                AND ($8::float8 IS NULL OR price <= $8::float8::numeric)
-                AND ($9::int4 IS NULL OR mileage <= $9::int4)
-                AND ($10::text IS NULL OR lower(body_style) = lower($10::text))
-                AND ($11::text IS NULL OR lower(fuel_type) = lower($11::text))
-                AND ($12::text IS NULL OR lower(drivetrain) = lower($12::text))
-                AND ($13::text IS NULL OR condition = lower($13::text))
-                AND ($14::text IS NULL OR status = lower($14::text))
-              ORDER BY position
-              LIMIT $16 OFFSET $17)
-         SELECT {COLUMNS}, page.total
-           FROM page JOIN vehicles USING (id)
-          WHERE dealership_id = $1
-          ORDER BY page.position"
-    );
+impl Keys {
+    /// The conditions on `make_key` and `model_key`.
+    fn conditions(&self) -> (&'static str, &'static str) {
+        match self {
+            Keys::Exact => ("make_key = lower($3::text)", "model_key = lower($4::text)"),
+            Keys::Close { .. } => ("make_key = ANY ($18::text[])", "model_key = ANY ($19::text[])"),
+        }
+    }
+}
+
+/// The active vehicles that can match, from the active search index alone (an index-only
+/// scan): the leakproof conditions (dealership, activity, make and model keys, year), then the
+/// lexeme signature of the free text (migration 0007). A `SELECT … FROM vehicles WHERE`
+/// whose rows still have to pass [`row_conditions`].
+fn candidate_conditions(keys: &Keys) -> String {
+    let (make, model) = keys.conditions();
+    format!(
+        "dealership_id = $1 AND is_active
+         AND ($3::text IS NULL OR {make})
+         AND ($4::text IS NULL OR {model})
+         AND ($5::int4 IS NULL OR year >= $5::int4)
+         AND ($6::int4 IS NULL OR year <= $6::int4)
+         AND (rylie_query_signature({TSQUERY}) IS NULL
+              OR (search_signature & rylie_query_signature({TSQUERY})) = rylie_query_signature({TSQUERY}))"
+    )
+}
+
+/// Every condition of the query on a vehicle's row, exactly. Leakproof conditions first in
+/// the text (the planner orders them anyway): dealership, activity, make/model keys and year
+/// are index conditions; the rest filter the rows left.
+fn row_conditions(keys: &Keys) -> String {
+    let (make, model) = keys.conditions();
+    format!(
+        "dealership_id = $1
+         AND ($15::bool OR is_active)
+         AND ($3::text IS NULL OR {make})
+         AND ($4::text IS NULL OR {model})
+         AND ($5::int4 IS NULL OR year >= $5::int4)
+         AND ($6::int4 IS NULL OR year <= $6::int4)
+         AND ($2::text IS NULL OR search_vector @@ {TSQUERY})
+         AND ($7::float8 IS NULL OR price >= $7::float8::numeric)
+         AND ($8::float8 IS NULL OR price <= $8::float8::numeric)
+         AND ($9::int4 IS NULL OR mileage <= $9::int4)
+         AND ($10::text IS NULL OR lower(body_style) = lower($10::text))
+         AND ($11::text IS NULL OR lower(fuel_type) = lower($11::text))
+         AND ($12::text IS NULL OR lower(drivetrain) = lower($12::text))
+         AND ($13::text IS NULL OR condition = lower($13::text))
+         AND ($14::text IS NULL OR status = lower($14::text))"
+    )
+}
+
+/// A search statement's parameters, numbered as [`candidate_conditions`] and
+/// [`row_conditions`] use them; `$16` and `$17` are the page's limit and offset.
+fn parameters<'a>(
+    dealership: &'a i64,
+    query: &'a VehicleQuery,
+    limit: &'a i64,
+    offset: &'a i64,
+    keys: &'a Keys,
+) -> Vec<(&'a (dyn tokio_postgres::types::ToSql + Sync), Type)> {
     let mut params: Vec<(&(dyn tokio_postgres::types::ToSql + Sync), Type)> = vec![
-        (&dealership.0, Type::INT8),
+        (dealership, Type::INT8),
         (&query.text, Type::TEXT),
         (&query.make, Type::TEXT),
         (&query.model, Type::TEXT),
@@ -333,30 +333,189 @@ async fn search_with(
         (&query.condition, Type::TEXT),
         (&query.status, Type::TEXT),
         (&query.include_inactive, Type::BOOL),
-        (&page.limit, Type::INT8),
+        (limit, Type::INT8),
+        (offset, Type::INT8),
     ];
-    let offset = page.offset();
-    params.push((&offset, Type::INT8));
-    if let (Some(makes), Some(models)) = (&makes, &models) {
+    if let Keys::Close { makes, models } = keys {
         params.push((makes, Type::TEXT_ARRAY));
         params.push((models, Type::TEXT_ARRAY));
     }
+    params
+}
+
+/// The search with make and model compared as `keys` says.
+async fn search_with(
+    tx: &Transaction<'_>,
+    dealership: DealershipId,
+    query: &VehicleQuery,
+    page: &Page,
+    keys: Keys,
+) -> Result<(Vec<Vehicle>, i64), StoreError> {
+    let order = match page.sort_column {
+        "relevance" => format!("ts_rank_cd(search_vector, {TSQUERY}) DESC, created_at DESC"),
+        column => format!("{column} {} NULLS LAST", page.direction),
+    };
+    // With free text over the active vehicles, only the candidates from the index are read
+    // from the table, where every condition is applied again, exactly.
+    let (candidates, among_candidates) = if query.text.is_some() && !query.include_inactive {
+        (
+            format!(
+                "candidates AS (SELECT id FROM vehicles WHERE {}),",
+                candidate_conditions(&keys)
+            ),
+            "id = ANY (ARRAY(SELECT id FROM candidates)) AND",
+        )
+    } else {
+        (String::new(), "")
+    };
+    // The matches are ranked, counted and cut to the page as ids (narrow rows: sorting and
+    // counting thousands of whole vehicles, descriptions and JSON included, cost more than
+    // finding them); only the page's vehicles are then read whole.
+    let sql = format!(
+        "WITH {candidates}
+         page AS (
+             SELECT id, count(*) OVER () AS total, row_number() OVER (ORDER BY {order}, id) AS position
+               FROM vehicles
+              WHERE {among_candidates} {conditions}
+              ORDER BY position
+              LIMIT $16 OFFSET $17)
+         SELECT {COLUMNS}, page.total
+           FROM page JOIN vehicles USING (id)
+          WHERE dealership_id = $1
+          ORDER BY page.position",
+        conditions = row_conditions(&keys),
+    );
+    let offset = page.offset();
     let rows = tx
-        .query_typed(&sql, &params)
+        .query_typed(&sql, &parameters(&dealership.0, query, &page.limit, &offset, &keys))
         .await
         .map_err(StoreError::query("searching vehicles"))?;
     let total = rows.first().map_or(0, |r| r.get::<_, i64>(COLUMN_COUNT));
     Ok((rows.iter().map(from_row).collect(), total))
 }
 
+/// The order of a [`shortlist`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ShortlistOrder {
+    /// Newest model year first: read in the index's order, so the search stops at the
+    /// shortlist's last vehicle.
+    #[default]
+    Newest,
+    /// Lowest price first: every match is read to find them.
+    LowestPrice,
+}
+
+/// A shortlist and the database round trips it took.
+#[derive(Debug, Clone)]
+pub struct Shortlist {
+    pub vehicles: Vec<Vehicle>,
+    pub round_trips: u32,
+}
+
+/// The first `limit` active vehicles matching `query` (of any status; `status` and
+/// `include_inactive` are not read), without a total: what the assistant shows the customer.
+/// Each try is a transaction of its own in one round trip ([`scope::pipelined`]): the exact
+/// search, then, only when it finds nothing and the query names a make or model, the close
+/// spellings and a search for them.
+///
+/// Unlike [`search`], whose page is ranked over every match and counted, the candidates
+/// come from the active search index alone, are ordered there (newest first), and are read
+/// from the table one by one until `limit` pass every condition: for a make with 800 vehicles
+/// at the dealership, 5 rows read instead of 800. Free text narrows the candidates by its
+/// signature and then must match exactly; it does not rank them. The statement is a database
+/// function, planned once per connection (migration 0012).
+pub async fn shortlist(
+    client: &Client,
+    dealership: DealershipId,
+    query: &VehicleQuery,
+    order: ShortlistOrder,
+    limit: i64,
+) -> Result<Shortlist, StoreError> {
+    let query = VehicleQuery {
+        include_inactive: false,
+        ..query.clone()
+    };
+    let scope = Scope::Tenant(dealership);
+    let found = scope::pipelined(
+        client,
+        scope,
+        shortlist_with(client, dealership, &query, order, limit, Keys::Exact),
+    )
+    .await
+    .and_then(|found| found)
+    .map_err(StoreError::query("shortlisting vehicles"))?;
+    if !found.is_empty() || (query.make.is_none() && query.model.is_none()) {
+        return Ok(Shortlist {
+            vehicles: found,
+            round_trips: 1,
+        });
+    }
+    let (makes, models) = scope::pipelined(client, scope, close_keys(client, dealership, &query))
+        .await
+        .and_then(|keys| keys)
+        .map_err(StoreError::query("finding makes and models close to the query's"))?;
+    if query.make.is_some() && makes.is_empty() || query.model.is_some() && models.is_empty() {
+        return Ok(Shortlist {
+            vehicles: found,
+            round_trips: 2,
+        });
+    }
+    let keys = Keys::Close { makes, models };
+    let found = scope::pipelined(
+        client,
+        scope,
+        shortlist_with(client, dealership, &query, order, limit, keys),
+    )
+    .await
+    .and_then(|found| found)
+    .map_err(StoreError::query("shortlisting vehicles by close spellings"))?;
+    Ok(Shortlist {
+        vehicles: found,
+        round_trips: 3,
+    })
+}
+
+/// One shortlist statement: `rylie_vehicle_shortlist` (migration 0012), whose plans the
+/// database keeps, with make and model compared as `keys` says.
+async fn shortlist_with(
+    client: &Client,
+    dealership: DealershipId,
+    query: &VehicleQuery,
+    order: ShortlistOrder,
+    limit: i64,
+    keys: Keys,
+) -> Result<Vec<Vehicle>, tokio_postgres::Error> {
+    // The keys are the database's lower case of the names, as make_key and model_key are.
+    let (makes, models) = match &keys {
+        Keys::Exact => (
+            "CASE WHEN $3::text IS NOT NULL THEN ARRAY[lower($3::text)] END",
+            "CASE WHEN $4::text IS NOT NULL THEN ARRAY[lower($4::text)] END",
+        ),
+        Keys::Close { .. } => ("$18::text[]", "$19::text[]"),
+    };
+    let lowest_price = order == ShortlistOrder::LowestPrice;
+    // Numbered as every search statement is ([`parameters`]); status, activity and offset are
+    // not read.
+    let sql = format!(
+        "SELECT {SHORTLIST_COLUMNS}
+           FROM rylie_vehicle_shortlist($1, $2, {makes}, {models}, $5, $6, $7::float8::numeric, $8::float8::numeric,
+                                        $9, $10, $11, $12, $13, {lowest_price}, $16::int4) WITH ORDINALITY AS shortlisted
+          ORDER BY shortlisted.ordinality"
+    );
+    let rows = client
+        .query_typed(&sql, &parameters(&dealership.0, query, &limit, &0, &keys))
+        .await?;
+    Ok(rows.iter().map(from_row).collect())
+}
+
 /// One vehicle by VIN (active or not), within the dealership.
 pub async fn get_by_vin(
-    tx: &Transaction<'_>,
+    db: &impl GenericClient,
     dealership: DealershipId,
     vin: &str,
 ) -> Result<Option<Vehicle>, StoreError> {
     let sql = format!("SELECT {COLUMNS} FROM vehicles WHERE dealership_id = $1 AND vin = $2");
-    let rows = tx
+    let rows = db
         .query_typed(&sql, &[(&dealership.0, Type::INT8), (&vin, Type::TEXT)])
         .await
         .map_err(StoreError::query("reading a vehicle"))?;

@@ -1,7 +1,7 @@
 //! An OpenAI-compatible chat completions server on loopback, for the assistant's tests.
 //!
-//! It is a real HTTP/1.1 server (one request per connection, answered with `Connection: close`)
-//! speaking the real wire format: chat completions with text or tool calls and their finish
+//! It is a real HTTP/1.1 server (persistent connections, as OpenAI's are: a client's pooled
+//! connection carries one request after another) speaking the real wire format: chat completions with text or tool calls and their finish
 //! reasons, OpenAI error bodies with their status codes and `Retry-After`, and delays long
 //! enough to trip the client's timeout. Each test starts its own stub; it stops when dropped.
 //!
@@ -137,29 +137,39 @@ struct Request {
     body: Vec<u8>,
 }
 
+/// Serves the requests of one connection, one after another, until the client closes it.
 async fn serve(mut stream: TcpStream, shared: Arc<Shared>) {
-    let request = match read_request(&mut stream).await {
-        Ok(request) => request,
-        Err(problem) => {
-            let body = error_body(400, &problem);
-            let _ = write_response(&mut stream, 400, None, &body).await;
+    let _ = stream.set_nodelay(true);
+    loop {
+        let request = match read_request(&mut stream).await {
+            Ok(Some(request)) => request,
+            Ok(None) => return,
+            Err(problem) => {
+                let body = error_body(400, &problem);
+                let _ = write_response(&mut stream, 400, None, &body).await;
+                return;
+            }
+        };
+        if answer(&mut stream, &shared, request).await.is_err() {
             return;
         }
-    };
+    }
+}
+
+/// Answers one request; an error: the connection is done (hung up on, or gone).
+async fn answer(stream: &mut TcpStream, shared: &Shared, request: Request) -> std::io::Result<()> {
     if request.method != "POST" || request.path.trim_end_matches('/') != "/v1/chat/completions" {
         let message = format!(
             "the stub serves POST /v1/chat/completions, not {} {}",
             request.method, request.path
         );
-        let _ = write_response(&mut stream, 404, None, &error_body(404, &message)).await;
-        return;
+        return write_response(stream, 404, None, &error_body(404, &message)).await;
     }
     let body: Value = match serde_json::from_slice(&request.body) {
         Ok(body) => body,
         Err(error) => {
             let message = format!("the request body is not JSON: {error}");
-            let _ = write_response(&mut stream, 400, None, &error_body(400, &message)).await;
-            return;
+            return write_response(stream, 400, None, &error_body(400, &message)).await;
         }
     };
     shared.requests.lock().unwrap().push(body.clone());
@@ -185,15 +195,16 @@ async fn serve(mut stream: TcpStream, shared: Arc<Shared>) {
         StubReply::Raw(status, text) => (status, None, text),
         StubReply::Hangup => {
             let _ = stream.shutdown().await;
-            return;
+            return Err(std::io::ErrorKind::ConnectionAborted.into());
         }
         StubReply::Delay(..) => unreachable!("delays were waited out above"),
     };
-    let _ = write_response(&mut stream, status, retry_after, &text).await;
+    write_response(stream, status, retry_after, &text).await
 }
 
 /// Request line, headers, and a Content-Length body (the client sends JSON with a length).
-async fn read_request(stream: &mut TcpStream) -> Result<Request, String> {
+/// None: the client closed the connection between requests.
+async fn read_request(stream: &mut TcpStream) -> Result<Option<Request>, String> {
     let mut buffer = Vec::with_capacity(8192);
     let mut chunk = [0u8; 8192];
     let head_end = loop {
@@ -204,6 +215,9 @@ async fn read_request(stream: &mut TcpStream) -> Result<Request, String> {
             return Err("request head over 64 KiB".into());
         }
         let read = stream.read(&mut chunk).await.map_err(|e| e.to_string())?;
+        if read == 0 && buffer.is_empty() {
+            return Ok(None);
+        }
         if read == 0 {
             return Err("connection closed before the request head ended".into());
         }
@@ -236,7 +250,7 @@ async fn read_request(stream: &mut TcpStream) -> Result<Request, String> {
         body.extend_from_slice(&chunk[..read]);
     }
     body.truncate(length);
-    Ok(Request { method, path, body })
+    Ok(Some(Request { method, path, body }))
 }
 
 fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
@@ -250,7 +264,7 @@ async fn write_response(
     body: &str,
 ) -> std::io::Result<()> {
     let mut head = format!(
-        "HTTP/1.1 {status} {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n",
+        "HTTP/1.1 {status} {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n",
         reason_phrase(status),
         body.len()
     );
@@ -263,10 +277,9 @@ async fn write_response(
         ));
     }
     head.push_str("\r\n");
+    head.push_str(body);
     stream.write_all(head.as_bytes()).await?;
-    stream.write_all(body.as_bytes()).await?;
-    stream.flush().await?;
-    stream.shutdown().await
+    stream.flush().await
 }
 
 fn completion(

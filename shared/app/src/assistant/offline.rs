@@ -5,7 +5,10 @@
 //! same post-check.
 
 use rylie_domain::assistant::{Classification, Intent};
-use rylie_store::{turns::TurnContext, vehicles::VehicleQuery};
+use rylie_store::{
+    turns::TurnContext,
+    vehicles::{ShortlistOrder, VehicleQuery},
+};
 
 use super::{hours::Hours, model::Completion, tools::InventoryTools};
 
@@ -206,7 +209,7 @@ pub async fn respond(
         || query.text.is_some() && !asks(Intent::Greeting);
     if wants_vehicles {
         // The searches go into the decision trace through the tools. Every remaining word must match; when that finds nothing, any of them may.
-        let mut found = tools.search(&query, SHOWN).await;
+        let mut found = tools.search(&query, ShortlistOrder::Newest, SHOWN).await;
         if matches!(&found, Ok(none) if none.is_empty())
             && let Some(text) = query.text.as_deref().filter(|text| text.contains(' '))
         {
@@ -214,7 +217,7 @@ pub async fn respond(
                 text: Some(text.split(' ').collect::<Vec<_>>().join(" or ")),
                 ..query.clone()
             };
-            found = tools.search(&any, SHOWN).await;
+            found = tools.search(&any, ShortlistOrder::Newest, SHOWN).await;
         }
         match found {
             Ok(found) if found.is_empty() => {

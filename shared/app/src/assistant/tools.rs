@@ -8,10 +8,8 @@
 use rylie_domain::{DealershipId, assistant::ShownVehicle, feed::Cents};
 use rylie_store::Client;
 use rylie_store::{
-    Scope, StoreError,
-    page::{Direction, Page},
-    scope,
-    vehicles::{self, Vehicle, VehicleQuery},
+    Scope, StoreError, scope,
+    vehicles::{self, Shortlist, ShortlistOrder, Vehicle, VehicleQuery},
 };
 use serde_json::{Value, json};
 
@@ -25,8 +23,9 @@ pub fn specs() -> Vec<ToolSpec> {
     vec![
         ToolSpec {
             name: "search_inventory",
-            description: "Searches the dealership's vehicles for sale now. Use it before naming any vehicle, \
-                          price or availability.",
+            description: "Searches the dealership's vehicles for sale now, newest model year first (or lowest \
+                          price first with sort \"price_low\"). Use it before naming any vehicle, price or \
+                          availability.",
             parameters: json!({
                 "type": "object",
                 "additionalProperties": false,
@@ -42,6 +41,7 @@ pub fn specs() -> Vec<ToolSpec> {
                     "body_style": { "type": "string" },
                     "fuel_type": { "type": "string" },
                     "condition": { "type": "string", "enum": ["new", "used", "certified"] },
+                    "sort": { "type": "string", "enum": ["newest", "price_low"] },
                     "limit": { "type": "integer", "minimum": 1, "maximum": MAX_RESULTS }
                 }
             }),
@@ -91,37 +91,19 @@ impl<'c> InventoryTools<'c> {
         self.shown.iter().map(shown).collect()
     }
 
-    /// Searches with `query`, remembers what was shown and returns the customer-safe views.
-    pub async fn search(&mut self, query: &VehicleQuery, limit: i64) -> Result<Vec<Vehicle>, StoreError> {
-        let page = Page {
-            page: 1,
-            limit: limit.clamp(1, MAX_RESULTS),
-            sort_column: if query.text.is_some() { "relevance" } else { "price" },
-            direction: if query.text.is_some() {
-                Direction::Desc
-            } else {
-                Direction::Asc
-            },
-        };
-        // BEGIN, then the scope and the search pipelined, then COMMIT: three round trips,
-        // as counted below. When an exact make or model finds nothing, the store's search
-        // tries close spellings with one or two statements more, which this count misses.
-        let tx = self
-            .client
-            .transaction()
-            .await
-            .map_err(StoreError::query("starting an inventory search"))?;
-        let setting = scope::setting(Scope::Tenant(self.dealership));
-        let (scoped, found) = tokio::join!(
-            tx.batch_execute(&setting),
-            vehicles::search(&tx, self.dealership, query, &page)
-        );
-        scoped.map_err(StoreError::query("scoping an inventory search"))?;
-        let (found, _total) = found?;
-        tx.commit()
-            .await
-            .map_err(StoreError::query("ending an inventory search"))?;
-        self.round_trips += 3;
+    /// Shortlists the vehicles matching `query` (one round trip unless a make or model has to
+    /// be tried in close spellings), remembers what was shown and returns them.
+    pub async fn search(
+        &mut self,
+        query: &VehicleQuery,
+        order: ShortlistOrder,
+        limit: i64,
+    ) -> Result<Vec<Vehicle>, StoreError> {
+        let Shortlist {
+            vehicles: found,
+            round_trips,
+        } = vehicles::shortlist(self.client, self.dealership, query, order, limit.clamp(1, MAX_RESULTS)).await?;
+        self.round_trips += round_trips;
         if found.is_empty() {
             self.empty_searches += 1;
         }
@@ -132,7 +114,10 @@ impl<'c> InventoryTools<'c> {
                 "text": query.text, "make": query.make, "model": query.model, "year_min": query.year_min,
                 "year_max": query.year_max, "price_min": query.price_min, "price_max": query.price_max,
                 "mileage_max": query.mileage_max, "body_style": query.body_style, "fuel_type": query.fuel_type,
-                "condition": query.condition,
+                "condition": query.condition, "sort": match order {
+                    ShortlistOrder::Newest => "newest",
+                    ShortlistOrder::LowestPrice => "price_low",
+                },
             },
             "result_ids": found.iter().map(|vehicle| vehicle.id).collect::<Vec<_>>(),
         }));
@@ -140,20 +125,15 @@ impl<'c> InventoryTools<'c> {
     }
 
     async fn get(&mut self, vin: &str) -> Result<Option<Vehicle>, StoreError> {
-        let tx = self
-            .client
-            .transaction()
-            .await
-            .map_err(StoreError::query("starting a vehicle read"))?;
-        let setting = scope::setting(Scope::Tenant(self.dealership));
-        let (scoped, found) = tokio::join!(
-            tx.batch_execute(&setting),
-            vehicles::get_by_vin(&tx, self.dealership, vin)
-        );
-        scoped.map_err(StoreError::query("scoping a vehicle read"))?;
-        let found = found?;
-        tx.commit().await.map_err(StoreError::query("ending a vehicle read"))?;
-        self.round_trips += 3;
+        let scope = Scope::Tenant(self.dealership);
+        let found = scope::pipelined(
+            self.client,
+            scope,
+            vehicles::get_by_vin(self.client, self.dealership, vin),
+        )
+        .await
+        .map_err(StoreError::query("reading a vehicle"))??;
+        self.round_trips += 1;
         self.remember(found.as_slice());
         self.calls.push(json!({
             "tool": "get_vehicle",
@@ -205,8 +185,12 @@ impl<'c> InventoryTools<'c> {
                     condition: text("condition"),
                     ..VehicleQuery::default()
                 };
+                let order = match text("sort").as_deref() {
+                    Some("price_low") => ShortlistOrder::LowestPrice,
+                    _ => ShortlistOrder::Newest,
+                };
                 let limit = args.get("limit").and_then(Value::as_i64).unwrap_or(MAX_RESULTS);
-                self.search(&query, limit).await.map(|found| {
+                self.search(&query, order, limit).await.map(|found| {
                     json!({ "vehicles": found.iter().map(customer_view).collect::<Vec<_>>(), "count": found.len() })
                 })
             }
