@@ -92,6 +92,7 @@ pub async fn run(database_url: &str, turns: usize, vehicles: i64) -> Result<(), 
         "    round trips a turn: max {}, mean {:.2}",
         offline.max_round_trips, offline.mean_round_trips
     );
+    println!("{}", offline.cpu);
 
     let stub = LlmStub::start(|body| {
         let last = body["messages"]
@@ -120,6 +121,7 @@ pub async fn run(database_url: &str, turns: usize, vehicles: i64) -> Result<(), 
         "    round trips a turn: max {}, mean {:.2}",
         model.max_round_trips, model.mean_round_trips
     );
+    println!("{}", model.cpu);
     println!("    model requests: {}", stub.requests().len());
     Ok(())
 }
@@ -128,6 +130,46 @@ struct Measured {
     times: Vec<Duration>,
     max_round_trips: u32,
     mean_round_trips: f64,
+    cpu: CpuShare,
+}
+
+/// Where a turn's time went, on average: CPU of this thread (the platform's code, the stub
+/// and the kernel's loopback work for both: the bench runs on one current-thread runtime)
+/// and of the database backend serving the turns, read from the kernel's scheduler
+/// statistics (`/proc/.../schedstat`, nanoseconds on CPU). The rest is waiting: for the WAL
+/// flush of a commit, for the scheduler.
+struct CpuShare {
+    turns: u32,
+    wall: Duration,
+    this_thread: Duration,
+    backend: Option<Duration>,
+}
+
+impl std::fmt::Display for CpuShare {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let per_turn = |total: Duration| total.as_secs_f64() * 1000.0 / f64::from(self.turns.max(1));
+        write!(
+            f,
+            "    a turn on average: {:.3} ms wall, of which {:.3} ms CPU of this process's thread",
+            per_turn(self.wall),
+            per_turn(self.this_thread)
+        )?;
+        match self.backend {
+            Some(backend) => write!(f, " and {:.3} ms CPU of the database backend", per_turn(backend)),
+            None => write!(f, " (the database backend's CPU is not readable here)"),
+        }
+    }
+}
+
+/// Nanoseconds on CPU of a thread or process, from its `schedstat`.
+fn cpu_time(schedstat: &str) -> Option<Duration> {
+    let text = std::fs::read_to_string(schedstat).ok()?;
+    text.split_whitespace().next()?.parse().ok().map(Duration::from_nanos)
+}
+
+/// The backend's CPU time: the database on this host (loopback) and /proc readable.
+fn backend_cpu(pid: i32) -> Option<Duration> {
+    cpu_time(&format!("/proc/{pid}/schedstat"))
 }
 
 async fn measure(
@@ -139,6 +181,9 @@ async fn measure(
     let mut times = Vec::with_capacity(turns);
     let mut round_trips = Vec::with_capacity(turns);
     let mut conversation = 0;
+    let backend = state.db.backend_pid().await?;
+    let mut wall = Duration::ZERO;
+    let (mut this_thread, mut database) = (Duration::ZERO, Some(Duration::ZERO));
     // Warm-up: the first statements of a session are planned cold.
     for n in 0..turns + 10 {
         if n % 5 == 0 {
@@ -158,20 +203,33 @@ async fn measure(
             ask_assistant: false,
             deadline: turn::deadline_within(Duration::from_secs(20)),
         };
+        let (thread_before, backend_before) = (cpu_time("/proc/thread-self/schedstat"), backend_cpu(backend));
         let started = Instant::now();
         let outcome = turn::take_turn(state, &input).await?;
         let elapsed = started.elapsed();
+        let (thread_after, backend_after) = (cpu_time("/proc/thread-self/schedstat"), backend_cpu(backend));
         if outcome.reply.is_none() || outcome.model_failure.is_some() {
             return Err(format!("turn {n} gave no answer: {:?}", outcome.trace).into());
         }
         if n >= 10 {
             times.push(elapsed);
             round_trips.push(outcome.round_trips);
+            wall += elapsed;
+            this_thread += thread_after.zip(thread_before).map_or(Duration::ZERO, |(a, b)| a - b);
+            database = database
+                .zip(backend_after.zip(backend_before))
+                .map(|(total, (after, before))| total + (after - before));
         }
     }
     Ok(Measured {
         times,
         max_round_trips: round_trips.iter().copied().max().unwrap_or(0),
         mean_round_trips: round_trips.iter().map(|r| f64::from(*r)).sum::<f64>() / round_trips.len().max(1) as f64,
+        cpu: CpuShare {
+            turns: u32::try_from(turns).unwrap_or(u32::MAX),
+            wall,
+            this_thread,
+            backend: database,
+        },
     })
 }

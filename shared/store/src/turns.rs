@@ -3,13 +3,15 @@
 //! A turn reads a lot (the conversation, its dealership's facts, the persona, the customer,
 //! recent history) and writes a little twice: the customer's message before the model is
 //! called (a reply may fail; the message must not be lost), and the reply with its decision
-//! trace afterwards. Each of the two is one statement run as its own pipelined transaction
-//! ([`scope::one_statement`]): one round trip each, whatever the network latency to RDS Proxy.
+//! trace afterwards. Each of the two is one statement, a transaction of its own: one round
+//! trip each, whatever the network latency to RDS Proxy.
 //!
 //! The two statements are database functions (`rylie_turn_begin`, `rylie_turn_finish`,
 //! migration 0012), whose plans PL/pgSQL keeps in the backend: sent as plain statements, they
 //! cost four times as much to parse and plan as to run, and a named prepared statement would
-//! pin the client to one RDS Proxy connection. The SQL of a turn is read there.
+//! pin the client to one RDS Proxy connection. Each scopes its own transaction to the
+//! dealership it is given, so no BEGIN, scope setting or COMMIT is sent around it. The SQL of
+//! a turn is read there.
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 use rylie_domain::DealershipId;
@@ -84,20 +86,19 @@ pub async fn begin(
     content: &str,
     idempotency_key: Option<&str>,
 ) -> Result<Option<TurnContext>, StoreError> {
-    let rows = scope::one_statement(
-        client,
-        Scope::Tenant(dealership),
-        "SELECT * FROM rylie_turn_begin($1, $2, $3, $4, $5)",
-        &[
-            (&dealership.0, Type::INT8),
-            (&conversation_id, Type::INT8),
-            (&content, Type::TEXT),
-            (&idempotency_key, Type::TEXT),
-            (&HISTORY_MESSAGES, Type::INT8),
-        ],
-    )
-    .await
-    .map_err(StoreError::query("storing a customer message and reading its turn"))?;
+    let rows = client
+        .query_typed(
+            "SELECT * FROM rylie_turn_begin($1, $2, $3, $4, $5)",
+            &[
+                (&dealership.0, Type::INT8),
+                (&conversation_id, Type::INT8),
+                (&content, Type::TEXT),
+                (&idempotency_key, Type::TEXT),
+                (&HISTORY_MESSAGES, Type::INT8),
+            ],
+        )
+        .await
+        .map_err(StoreError::query("storing a customer message and reading its turn"))?;
     let Some(row) = rows.first() else {
         return Ok(None);
     };
@@ -196,30 +197,29 @@ pub async fn finish(
         None => (None, None),
     };
     let metadata = serde_json::json!({ "reply_to": result.reply_to });
-    let rows = scope::one_statement(
-        client,
-        Scope::Tenant(dealership),
-        "SELECT * FROM rylie_turn_finish($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
-        &[
-            (&dealership.0, Type::INT8),
-            (&conversation_id, Type::INT8),
-            (&result.reply, Type::TEXT),
-            (&result.sender, Type::TEXT),
-            (&result.ai_model, Type::TEXT),
-            (&result.processing_time_ms, Type::INT4),
-            (result.decision_trace, Type::JSONB),
-            (&metadata, Type::JSONB),
-            (&escalate, Type::BOOL),
-            (result.intents, Type::JSONB),
-            (&f64::from(result.sentiment), Type::FLOAT8),
-            (&result.consecutive_failures, Type::INT4),
-            (&reasons, Type::JSONB),
-            (&dossier, Type::JSONB),
-            (&result.opt, Type::TEXT),
-        ],
-    )
-    .await
-    .map_err(StoreError::query("writing an assistant turn"))?;
+    let rows = client
+        .query_typed(
+            "SELECT * FROM rylie_turn_finish($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+            &[
+                (&dealership.0, Type::INT8),
+                (&conversation_id, Type::INT8),
+                (&result.reply, Type::TEXT),
+                (&result.sender, Type::TEXT),
+                (&result.ai_model, Type::TEXT),
+                (&result.processing_time_ms, Type::INT4),
+                (result.decision_trace, Type::JSONB),
+                (&metadata, Type::JSONB),
+                (&escalate, Type::BOOL),
+                (result.intents, Type::JSONB),
+                (&f64::from(result.sentiment), Type::FLOAT8),
+                (&result.consecutive_failures, Type::INT4),
+                (&reasons, Type::JSONB),
+                (&dossier, Type::JSONB),
+                (&result.opt, Type::TEXT),
+            ],
+        )
+        .await
+        .map_err(StoreError::query("writing an assistant turn"))?;
     let row = rows
         .first()
         .ok_or_else(|| StoreError::Conflict(format!("conversation {conversation_id} vanished during its turn")))?;

@@ -414,9 +414,9 @@ pub struct Shortlist {
 
 /// The first `limit` active vehicles matching `query` (of any status; `status` and
 /// `include_inactive` are not read), without a total: what the assistant shows the customer.
-/// Each try is a transaction of its own in one round trip ([`scope::pipelined`]): the exact
-/// search, then, only when it finds nothing and the query names a make or model, the close
-/// spellings and a search for them.
+/// Each try is a transaction of its own in one round trip: the exact search, then, only when
+/// it finds nothing and the query names a make or model, the close spellings (in a scoped
+/// transaction, [`scope::pipelined`]) and a search for them.
 ///
 /// Unlike [`search`], whose page is ranked over every match and counted, the candidates
 /// come from the active search index alone, are ordered there (newest first), and are read
@@ -435,25 +435,23 @@ pub async fn shortlist(
         include_inactive: false,
         ..query.clone()
     };
-    let scope = Scope::Tenant(dealership);
-    let found = scope::pipelined(
-        client,
-        scope,
-        shortlist_with(client, dealership, &query, order, limit, Keys::Exact),
-    )
-    .await
-    .and_then(|found| found)
-    .map_err(StoreError::query("shortlisting vehicles"))?;
+    let found = shortlist_with(client, dealership, &query, order, limit, Keys::Exact)
+        .await
+        .map_err(StoreError::query("shortlisting vehicles"))?;
     if !found.is_empty() || (query.make.is_none() && query.model.is_none()) {
         return Ok(Shortlist {
             vehicles: found,
             round_trips: 1,
         });
     }
-    let (makes, models) = scope::pipelined(client, scope, close_keys(client, dealership, &query))
-        .await
-        .and_then(|keys| keys)
-        .map_err(StoreError::query("finding makes and models close to the query's"))?;
+    let (makes, models) = scope::pipelined(
+        client,
+        Scope::Tenant(dealership),
+        close_keys(client, dealership, &query),
+    )
+    .await
+    .and_then(|keys| keys)
+    .map_err(StoreError::query("finding makes and models close to the query's"))?;
     if query.make.is_some() && makes.is_empty() || query.model.is_some() && models.is_empty() {
         return Ok(Shortlist {
             vehicles: found,
@@ -461,14 +459,9 @@ pub async fn shortlist(
         });
     }
     let keys = Keys::Close { makes, models };
-    let found = scope::pipelined(
-        client,
-        scope,
-        shortlist_with(client, dealership, &query, order, limit, keys),
-    )
-    .await
-    .and_then(|found| found)
-    .map_err(StoreError::query("shortlisting vehicles by close spellings"))?;
+    let found = shortlist_with(client, dealership, &query, order, limit, keys)
+        .await
+        .map_err(StoreError::query("shortlisting vehicles by close spellings"))?;
     Ok(Shortlist {
         vehicles: found,
         round_trips: 3,
@@ -476,7 +469,8 @@ pub async fn shortlist(
 }
 
 /// One shortlist statement: `rylie_vehicle_shortlist` (migration 0012), whose plans the
-/// database keeps, with make and model compared as `keys` says.
+/// database keeps and which scopes its own transaction to the dealership, with make and model
+/// compared as `keys` says.
 async fn shortlist_with(
     client: &Client,
     dealership: DealershipId,

@@ -47,7 +47,8 @@ type Handler = dyn Fn(&Value) -> StubReply + Send + Sync + 'static;
 
 struct Shared {
     handler: Box<Handler>,
-    requests: Mutex<Vec<Value>>,
+    /// The bodies as received (parsed when asked for: the stub answers at once).
+    requests: Mutex<Vec<Vec<u8>>>,
     completions: Mutex<u64>,
 }
 
@@ -121,7 +122,11 @@ impl LlmStub {
 
     /// The JSON bodies of the chat completion requests received, in order.
     pub fn requests(&self) -> Vec<Value> {
-        self.shared.requests.lock().unwrap().clone()
+        let bodies = self.shared.requests.lock().unwrap();
+        bodies
+            .iter()
+            .map(|body| serde_json::from_slice(body).expect("a request body the stub answered is JSON"))
+            .collect()
     }
 }
 
@@ -172,7 +177,7 @@ async fn answer(stream: &mut TcpStream, shared: &Shared, request: Request) -> st
             return write_response(stream, 400, None, &error_body(400, &message)).await;
         }
     };
-    shared.requests.lock().unwrap().push(body.clone());
+    shared.requests.lock().unwrap().push(request.body.clone());
     let mut reply = (shared.handler)(&body);
     while let StubReply::Delay(wait, next) = reply {
         tokio::time::sleep(wait).await;
@@ -189,8 +194,16 @@ async fn answer(stream: &mut TcpStream, shared: &Shared, request: Request) -> st
         .unwrap_or("stub-model")
         .to_owned();
     let (status, retry_after, text) = match reply {
-        StubReply::Text(content) => (200, None, completion(number, &model, &body, Some(content), None)),
-        StubReply::ToolCalls(calls) => (200, None, completion(number, &model, &body, None, Some(calls))),
+        StubReply::Text(content) => (
+            200,
+            None,
+            completion(number, &model, request.body.len(), Some(content), None),
+        ),
+        StubReply::ToolCalls(calls) => (
+            200,
+            None,
+            completion(number, &model, request.body.len(), None, Some(calls)),
+        ),
         StubReply::Status(status, retry_after) => (status, retry_after, error_body(status, reason_message(status))),
         StubReply::Raw(status, text) => (status, None, text),
         StubReply::Hangup => {
@@ -285,7 +298,7 @@ async fn write_response(
 fn completion(
     number: u64,
     model: &str,
-    request: &Value,
+    request_bytes: usize,
     content: Option<String>,
     calls: Option<Vec<(String, Value)>>,
 ) -> String {
@@ -320,8 +333,8 @@ fn completion(
             "stop",
         ),
     };
-    // Rough token counts (four characters a token): enough for code that reads usage.
-    let prompt_tokens = request.get("messages").map(|m| m.to_string().len() / 4).unwrap_or(0);
+    // Rough token counts (four bytes a token): enough for code that reads usage.
+    let prompt_tokens = request_bytes / 4;
     let completion_tokens = message.to_string().len() / 4;
     json!({
         "id": format!("chatcmpl-stub{number}"),
