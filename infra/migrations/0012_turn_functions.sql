@@ -32,6 +32,14 @@
 -- between loses it, and then that second transaction fails too: the caller gets an error,
 -- never a reply to a message that was not kept, and retries.
 
+-- A conversation's messages are always read within its dealership (the tenant policy adds the
+-- dealership to every query), and a function's plan is made without the values: the index
+-- that serves "this dealership's conversation, in order" is one index, not two for the planner
+-- to combine (it did: a bitmap AND that read every index entry of the dealership's messages).
+-- It also serves the cascade from conversations, whose key is (dealership_id, id).
+CREATE INDEX messages_dealership_conversation_idx ON messages (dealership_id, conversation_id, created_at, id);
+DROP INDEX messages_conversation_created_idx;
+
 -- Queues one event for every active webhook of the dealership subscribed to it, under one
 -- event id: the function form of rylie-store's `events::queue_sql`, for code that runs
 -- inside the database.
