@@ -40,6 +40,12 @@
 CREATE INDEX messages_dealership_conversation_idx ON messages (dealership_id, conversation_id, created_at, id);
 DROP INDEX messages_conversation_created_idx;
 
+-- A message's dealership is its conversation's (messages_conversation_fk is on both columns),
+-- and a dealership's messages go with its conversations: the key from messages to
+-- dealerships only repeated a check (~45 µs, twice a turn) and a key-share lock of the
+-- dealership's row, which concurrent turns of one dealership then shared through multixacts.
+ALTER TABLE messages DROP CONSTRAINT messages_dealership_id_fkey;
+
 -- Queues one event for every active webhook of the dealership subscribed to it, under one
 -- event id: the function form of rylie-store's `events::queue_sql`, for code that runs
 -- inside the database.

@@ -14,8 +14,6 @@
 //! - `a|an|the` matches any one of the alternatives (each may end with `*`);
 //! - an element ending in `?` may also match nothing (`talk|speak to|with a|an? person`).
 
-use std::collections::HashSet;
-
 /// Lower-cases, removes accents and zero-width characters, straightens quotes.
 pub(crate) fn fold(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
@@ -103,14 +101,28 @@ fn is_apostrophe(c: char) -> bool {
 #[derive(Debug)]
 pub(crate) struct Words<'w> {
     list: &'w [String],
-    present: HashSet<&'w str>,
+    /// The distinct words, sorted: a message has tens of words and a pattern list hundreds of
+    /// lookups, which a binary search over a few short strings answers faster than hashing.
+    present: Vec<&'w str>,
 }
 
 impl<'w> Words<'w> {
     pub(crate) fn new(list: &'w [String]) -> Self {
-        Self {
-            list,
-            present: list.iter().map(String::as_str).collect(),
+        let mut present: Vec<&str> = list.iter().map(String::as_str).collect();
+        present.sort_unstable();
+        present.dedup();
+        Self { list, present }
+    }
+
+    /// Whether the message has `word`, or with `prefix` a word that starts with it.
+    fn contains(&self, word: &str, prefix: bool) -> bool {
+        if prefix {
+            let first_not_below = self.present.partition_point(|present| *present < word);
+            self.present
+                .get(first_not_below)
+                .is_some_and(|present| present.starts_with(word))
+        } else {
+            self.present.binary_search(&word).is_ok()
         }
     }
 
@@ -123,9 +135,9 @@ impl<'w> Words<'w> {
 #[derive(Debug, Clone)]
 pub(crate) struct Pattern<'a> {
     elements: Vec<Element<'a>>,
-    /// For each element that must match and has no prefix alternative: its alternatives. A
-    /// message without one of each cannot match.
-    required: Vec<Vec<&'a str>>,
+    /// For each element that must match: its alternatives (words and prefixes). A message
+    /// without one of each cannot match.
+    required: Vec<Vec<(&'a str, bool)>>,
 }
 
 #[derive(Debug, Clone)]
@@ -154,18 +166,20 @@ impl<'a> Pattern<'a> {
                 Element { alternatives, optional }
             })
             .collect::<Vec<_>>();
-        let required = elements
+        let mut required: Vec<Vec<(&str, bool)>> = elements
             .iter()
-            .filter(|element| !element.optional && element.alternatives.iter().all(|(_, prefix)| !prefix))
-            .map(|element| element.alternatives.iter().map(|(word, _)| *word).collect())
+            .filter(|element| !element.optional)
+            .map(|element| element.alternatives.clone())
             .collect();
+        // The narrowest first: the check stops at the first the message lacks.
+        required.sort_by_key(Vec::len);
         Self { elements, required }
     }
 
     fn may_match(&self, words: &Words<'_>) -> bool {
         self.required
             .iter()
-            .all(|group: &Vec<&str>| group.iter().any(|word| words.present.contains(word)))
+            .all(|group| group.iter().any(|&(word, prefix)| words.contains(word, prefix)))
     }
 
     /// The token range of the first match.
