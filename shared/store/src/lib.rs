@@ -21,6 +21,12 @@
 //! are in the README. Session settings are never changed with `SET`: per-transaction settings
 //! use `set_config(name, value, true)`, which ends with the transaction and does not pin.
 //! Migrations are the exception (advisory lock, DDL), and they run as their own function.
+//!
+//! The price of the unnamed statement is that PostgreSQL parses and plans it every time. Where
+//! that dominates a hot path (an assistant turn: 2.7 ms of planning for 0.7 ms of work, per
+//! statement), the statements are PL/pgSQL functions instead (migration 0012): their plans
+//! are kept in the database backend, which the proxy shares between clients without pinning,
+//! and the call itself costs nothing to plan.
 
 pub mod analysis;
 pub mod audit;

@@ -2,7 +2,9 @@
 //!
 //! The scope is set with `set_config(name, value, true)`: local to the transaction, so it
 //! ends with it and never pins an RDS Proxy session (a plain `SET` would). Store functions
-//! take a [`Scope`]; nothing else sets these settings.
+//! take a [`Scope`]; nothing else sets these settings, but for the assistant turn's database
+//! functions (migration 0012), which set the same tenant setting from the dealership they are
+//! given, for the transaction of their own call.
 
 use rylie_domain::DealershipId;
 use tokio_postgres::{Client, Transaction};
