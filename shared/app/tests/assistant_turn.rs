@@ -591,6 +591,59 @@ async fn a_turn_with_one_inventory_search_makes_at_most_five_round_trips() {
     .unwrap();
     assert!(outcome.reply.unwrap().contains("Civic"));
     assert!(outcome.round_trips <= 5, "{} round trips", outcome.round_trips);
+    assert_eq!(outcome.round_trips, 3, "store and read, search, write");
+}
+
+#[tokio::test]
+async fn the_model_gets_the_newest_vehicles_first_or_the_cheapest_when_it_asks() {
+    let mut world = world().await;
+    let stub = LlmStub::start(|body| {
+        if last_message(body)["role"] == "tool" {
+            StubReply::Text("We have a few vehicles for you.".into())
+        } else {
+            StubReply::ToolCalls(vec![
+                ("search_inventory".to_owned(), json!({})),
+                (
+                    "search_inventory".to_owned(),
+                    json!({ "sort": "price_low", "limit": 1 }),
+                ),
+            ])
+        }
+    })
+    .await;
+    use_model(&mut world, &stub);
+    let (_, key) = world
+        .api_key(world.dealer_a, &["conversations:write", "messages:write"])
+        .await;
+    let conversation = start(&world, &key, "web").await;
+    let answer = say(&world, widget(&key), conversation, "What do you have?").await;
+    assert_eq!(answer.status, 200, "{}", answer.body);
+
+    let detail = read(&world, conversation).await;
+    let tools = detail["messages"][1]["decision_trace"]["tools"].clone();
+    assert_eq!(tools[0]["query"]["sort"], "newest", "{tools}");
+    assert_eq!(tools[1]["query"]["sort"], "price_low", "{tools}");
+    // The tool results as the model read them: the 2022 Tahoe before the 2021 Civic; the
+    // cheapest alone; never the sold F-150.
+    let requests = stub.requests();
+    let results: Vec<String> = requests[1]["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|message| message["role"] == "tool")
+        .map(|message| message["content"].as_str().unwrap().to_owned())
+        .collect();
+    let stocks = |result: &str| -> Vec<String> {
+        let parsed: Value = serde_json::from_str(result).unwrap();
+        parsed["vehicles"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|vehicle| vehicle["stock_number"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(stocks(&results[0]), ["A200", "A100"]);
+    assert_eq!(stocks(&results[1]), ["A100"]);
 }
 
 #[tokio::test]

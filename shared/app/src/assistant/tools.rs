@@ -41,7 +41,7 @@ pub fn specs() -> Vec<ToolSpec> {
                     "body_style": { "type": "string" },
                     "fuel_type": { "type": "string" },
                     "condition": { "type": "string", "enum": ["new", "used", "certified"] },
-                    "sort": { "type": "string", "enum": ["newest", "price_low"] },
+                    "sort": { "type": "string", "enum": SORTS.map(|(name, _)| name) },
                     "limit": { "type": "integer", "minimum": 1, "maximum": MAX_RESULTS }
                 }
             }),
@@ -59,10 +59,23 @@ pub fn specs() -> Vec<ToolSpec> {
     ]
 }
 
+/// The tool's `sort` values (the first is the default).
+const SORTS: [(&str, ShortlistOrder); 2] = [
+    ("newest", ShortlistOrder::Newest),
+    ("price_low", ShortlistOrder::LowestPrice),
+];
+
+fn sort_name(order: ShortlistOrder) -> &'static str {
+    SORTS
+        .iter()
+        .find(|(_, known)| *known == order)
+        .map_or("newest", |(name, _)| name)
+}
+
 /// Runs the tools for one turn against the dealership's inventory.
 #[derive(Debug)]
 pub struct InventoryTools<'c> {
-    client: &'c mut Client,
+    client: &'c Client,
     dealership: DealershipId,
     /// Every vehicle shown to the model this turn, in order, without repeats.
     pub shown: Vec<Vehicle>,
@@ -75,7 +88,7 @@ pub struct InventoryTools<'c> {
 }
 
 impl<'c> InventoryTools<'c> {
-    pub fn new(client: &'c mut Client, dealership: DealershipId) -> Self {
+    pub fn new(client: &'c Client, dealership: DealershipId) -> Self {
         Self {
             client,
             dealership,
@@ -114,10 +127,7 @@ impl<'c> InventoryTools<'c> {
                 "text": query.text, "make": query.make, "model": query.model, "year_min": query.year_min,
                 "year_max": query.year_max, "price_min": query.price_min, "price_max": query.price_max,
                 "mileage_max": query.mileage_max, "body_style": query.body_style, "fuel_type": query.fuel_type,
-                "condition": query.condition, "sort": match order {
-                    ShortlistOrder::Newest => "newest",
-                    ShortlistOrder::LowestPrice => "price_low",
-                },
+                "condition": query.condition, "sort": sort_name(order),
             },
             "result_ids": found.iter().map(|vehicle| vehicle.id).collect::<Vec<_>>(),
         }));
@@ -185,10 +195,10 @@ impl<'c> InventoryTools<'c> {
                     condition: text("condition"),
                     ..VehicleQuery::default()
                 };
-                let order = match text("sort").as_deref() {
-                    Some("price_low") => ShortlistOrder::LowestPrice,
-                    _ => ShortlistOrder::Newest,
-                };
+                let order = SORTS
+                    .iter()
+                    .find(|(name, _)| text("sort").as_deref() == Some(*name))
+                    .map_or(ShortlistOrder::default(), |(_, order)| *order);
                 let limit = args.get("limit").and_then(Value::as_i64).unwrap_or(MAX_RESULTS);
                 self.search(&query, order, limit).await.map(|found| {
                     json!({ "vehicles": found.iter().map(customer_view).collect::<Vec<_>>(), "count": found.len() })

@@ -135,7 +135,7 @@ mod texts {
 /// Takes one turn.
 pub async fn take_turn(state: &State, input: &TurnInput<'_>) -> Result<TurnOutcome, TurnError> {
     let started = Instant::now();
-    let mut client = state.db.client().await?;
+    let client = state.db.client().await?;
     let context = turns::begin(
         &client,
         input.dealership,
@@ -189,7 +189,7 @@ pub async fn take_turn(state: &State, input: &TurnInput<'_>) -> Result<TurnOutco
     let plan = match plan_without_model(&context, &classification, input.ask_assistant) {
         Some(plan) => plan,
         None => {
-            let mut tools = InventoryTools::new(&mut client, input.dealership);
+            let mut tools = InventoryTools::new(&client, input.dealership);
             let draft = match &state.responder {
                 Responder::Offline => {
                     Ok(offline::respond(&context, input.text, &classification, &hours, &mut tools).await)
