@@ -1,10 +1,11 @@
--- 0012: an assistant turn's two statements as functions, so their plans are cached.
+-- 0012: an assistant turn's statements as functions, so their plans are cached.
 --
 -- A turn stores the customer's message and reads its context in one statement, and writes
--- the reply, its trace and any escalation in another (rylie-store `turns`). Sent as unnamed
--- statements, PostgreSQL parsed and planned both on every turn: measured on the assistant
--- bench (`rylie-ops bench assistant`), 2.6–2.9 ms of parse and plan against ~0.7 ms of
--- execution each. A named prepared statement would keep its plan, but it lives in the
+-- the reply, its trace and any escalation in another (rylie-store `turns`); between them, the
+-- model's inventory search (`vehicles::shortlist`, below). Sent as unnamed statements,
+-- PostgreSQL parsed and planned them on every turn: measured on the assistant bench
+-- (`rylie-ops bench assistant`), 2.6–2.9 ms of parse and plan against ~0.7 ms of execution
+-- for each of the two. A named prepared statement would keep its plan, but it lives in the
 -- session, and RDS Proxy pins a client to its database connection once it sees one. PL/pgSQL
 -- keeps the plans of a function's statements in the backend instead, where the proxy does
 -- not see them, shared by every client the proxy multiplexes onto that backend: the turn now
