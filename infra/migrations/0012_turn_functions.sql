@@ -278,11 +278,19 @@ AS $$
 DECLARE
     v_query tsquery := websearch_to_tsquery('english', p_text);
     v_signature bit(512) := rylie_query_signature(websearch_to_tsquery('english', p_text));
-    -- Without conditions on the table's columns, the first candidates are the answer.
-    v_enough integer := CASE WHEN p_text IS NULL AND p_price_min IS NULL AND p_price_max IS NULL
-                                  AND p_mileage_max IS NULL AND p_body_style IS NULL AND p_fuel_type IS NULL
-                                  AND p_drivetrain IS NULL AND p_condition IS NULL AND NOT p_lowest_price
-                             THEN p_limit END;
+    -- How many candidates the first pass reads: without conditions on the table's columns,
+    -- the first candidates are the answer; with them, a few times the shortlist (the free
+    -- text's signature lets few non-matches through), and the rest only when that was not
+    -- enough. The lowest prices need every candidate. A bounded pass sorts its few best
+    -- candidates only, not all of them: for a free-text search across a whole lot that is
+    -- most of the cost.
+    v_batch integer := CASE WHEN p_lowest_price THEN NULL
+                            WHEN p_text IS NULL AND p_price_min IS NULL AND p_price_max IS NULL
+                                 AND p_mileage_max IS NULL AND p_body_style IS NULL AND p_fuel_type IS NULL
+                                 AND p_drivetrain IS NULL AND p_condition IS NULL THEN p_limit
+                            ELSE 8 * p_limit END;
+    v_offset integer := 0;
+    v_found integer := 0;
     v_candidates bigint[];
     v_vehicle vehicles;
     v_last_full_feed timestamptz;
@@ -291,55 +299,63 @@ BEGIN
     SELECT max(i.started_at) INTO v_last_full_feed FROM inventory_imports i
      WHERE i.dealership_id = p_dealership AND i.status = 'completed' AND i.full_feed;
 
-    -- Two statements, so that a make is an index condition when there is one.
-    IF p_makes IS NOT NULL THEN
-        v_candidates := ARRAY(
-            SELECT c.id FROM vehicles c
-             WHERE c.dealership_id = p_dealership AND c.is_active AND c.make_key = ANY (p_makes)
-               AND (p_models IS NULL OR c.model_key = ANY (p_models))
-               AND (p_year_min IS NULL OR c.year >= p_year_min)
-               AND (p_year_max IS NULL OR c.year <= p_year_max)
-               AND (v_signature IS NULL OR (c.search_signature & v_signature) = v_signature)
-             ORDER BY c.year DESC, c.id DESC
-             LIMIT v_enough);
-    ELSE
-        v_candidates := ARRAY(
-            SELECT c.id FROM vehicles c
-             WHERE c.dealership_id = p_dealership AND c.is_active
-               AND (p_models IS NULL OR c.model_key = ANY (p_models))
-               AND (p_year_min IS NULL OR c.year >= p_year_min)
-               AND (p_year_max IS NULL OR c.year <= p_year_max)
-               AND (v_signature IS NULL OR (c.search_signature & v_signature) = v_signature)
-             ORDER BY c.year DESC, c.id DESC
-             LIMIT v_enough);
-    END IF;
-
-    IF p_lowest_price THEN
-        -- Every candidate's price is in the table: this reads them all.
-        v_candidates := ARRAY(
-            SELECT v.id FROM vehicles v
-             WHERE v.dealership_id = p_dealership AND v.id = ANY (v_candidates)
-             ORDER BY v.price NULLS LAST, v.id);
-    END IF;
-
-    FOR v_vehicle IN
-    SELECT v.* FROM unnest(v_candidates) WITH ORDINALITY AS c(id, position)
-     CROSS JOIN LATERAL (
-         SELECT * FROM vehicles v
-          WHERE v.dealership_id = p_dealership AND v.id = c.id
-            AND (v_query IS NULL OR v.search_vector @@ v_query)
-            AND (p_price_min IS NULL OR v.price >= p_price_min)
-            AND (p_price_max IS NULL OR v.price <= p_price_max)
-            AND (p_mileage_max IS NULL OR v.mileage <= p_mileage_max)
-            AND (p_body_style IS NULL OR lower(v.body_style) = lower(p_body_style))
-            AND (p_fuel_type IS NULL OR lower(v.fuel_type) = lower(p_fuel_type))
-            AND (p_drivetrain IS NULL OR lower(v.drivetrain) = lower(p_drivetrain))
-            AND (p_condition IS NULL OR v.condition = lower(p_condition))) v
-     ORDER BY c.position
-     LIMIT p_limit
     LOOP
-        v_vehicle.last_seen := greatest(v_vehicle.last_seen, v_last_full_feed);
-        RETURN NEXT v_vehicle;
+        -- Two statements, so that a make is an index condition when there is one.
+        IF p_makes IS NOT NULL THEN
+            v_candidates := ARRAY(
+                SELECT c.id FROM vehicles c
+                 WHERE c.dealership_id = p_dealership AND c.is_active AND c.make_key = ANY (p_makes)
+                   AND (p_models IS NULL OR c.model_key = ANY (p_models))
+                   AND (p_year_min IS NULL OR c.year >= p_year_min)
+                   AND (p_year_max IS NULL OR c.year <= p_year_max)
+                   AND (v_signature IS NULL OR (c.search_signature & v_signature) = v_signature)
+                 ORDER BY c.year DESC, c.id DESC
+                 LIMIT v_batch OFFSET v_offset);
+        ELSE
+            v_candidates := ARRAY(
+                SELECT c.id FROM vehicles c
+                 WHERE c.dealership_id = p_dealership AND c.is_active
+                   AND (p_models IS NULL OR c.model_key = ANY (p_models))
+                   AND (p_year_min IS NULL OR c.year >= p_year_min)
+                   AND (p_year_max IS NULL OR c.year <= p_year_max)
+                   AND (v_signature IS NULL OR (c.search_signature & v_signature) = v_signature)
+                 ORDER BY c.year DESC, c.id DESC
+                 LIMIT v_batch OFFSET v_offset);
+        END IF;
+
+        IF p_lowest_price THEN
+            -- Every candidate's price is in the table: this reads them all.
+            v_candidates := ARRAY(
+                SELECT v.id FROM vehicles v
+                 WHERE v.dealership_id = p_dealership AND v.id = ANY (v_candidates)
+                 ORDER BY v.price NULLS LAST, v.id);
+        END IF;
+
+        FOR v_vehicle IN
+        SELECT v.* FROM unnest(v_candidates) WITH ORDINALITY AS c(id, position)
+         CROSS JOIN LATERAL (
+             SELECT * FROM vehicles v
+              WHERE v.dealership_id = p_dealership AND v.id = c.id
+                AND (v_query IS NULL OR v.search_vector @@ v_query)
+                AND (p_price_min IS NULL OR v.price >= p_price_min)
+                AND (p_price_max IS NULL OR v.price <= p_price_max)
+                AND (p_mileage_max IS NULL OR v.mileage <= p_mileage_max)
+                AND (p_body_style IS NULL OR lower(v.body_style) = lower(p_body_style))
+                AND (p_fuel_type IS NULL OR lower(v.fuel_type) = lower(p_fuel_type))
+                AND (p_drivetrain IS NULL OR lower(v.drivetrain) = lower(p_drivetrain))
+                AND (p_condition IS NULL OR v.condition = lower(p_condition))) v
+         ORDER BY c.position
+         LIMIT p_limit - v_found
+        LOOP
+            v_vehicle.last_seen := greatest(v_vehicle.last_seen, v_last_full_feed);
+            RETURN NEXT v_vehicle;
+            v_found := v_found + 1;
+        END LOOP;
+
+        -- Enough, or every candidate read.
+        EXIT WHEN v_found >= p_limit OR v_batch IS NULL OR cardinality(v_candidates) < v_batch;
+        v_offset := v_batch;
+        v_batch := NULL;
     END LOOP;
 END
 $$;

@@ -192,3 +192,34 @@ async fn a_shortlisted_vehicle_reads_as_the_vehicle_read_by_vin_does() {
         );
     }
 }
+
+#[tokio::test]
+async fn when_the_first_candidates_all_fail_a_condition_the_rest_are_read() {
+    let db = TestDb::migrated().await;
+    let (alpha, _) = two_lots(&db).await;
+    let owner = db.owner_settings().connect().await.unwrap();
+    owner
+        .batch_execute("SELECT set_config('rylie.scope', 'platform', false)")
+        .await
+        .unwrap();
+    // Twelve newer Hondas over the budget: more than the first pass reads for a shortlist of one.
+    owner
+        .query_typed(
+            "INSERT INTO vehicles (dealership_id, stock_number, make, model, year, price, features)
+             SELECT $1, 'N' || n, 'Honda', 'Pilot', 2024, 60000 + n, '[]' FROM generate_series(1, 12) n",
+            &[(&alpha.0, Type::INT8)],
+        )
+        .await
+        .unwrap();
+    let app = db.app_settings().connect().await.unwrap();
+    let under = VehicleQuery {
+        price_max: Some(25_000.0),
+        ..honda()
+    };
+    let (found, _) = stock_numbers(&app, alpha, &under, ShortlistOrder::Newest, 1).await;
+    assert_eq!(found, ["A3"]);
+    let (found, _) = stock_numbers(&app, alpha, &under, ShortlistOrder::Newest, 5).await;
+    assert_eq!(found, ["A3", "A1"]);
+    let (found, _) = stock_numbers(&app, alpha, &honda(), ShortlistOrder::Newest, 2).await;
+    assert_eq!(found, ["N12", "N11"]);
+}
