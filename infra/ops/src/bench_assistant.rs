@@ -44,7 +44,7 @@ pub async fn run(database_url: &str, turns: usize, vehicles: i64) -> Result<(), 
     owner
         .batch_execute("SELECT set_config('rylie.scope', 'platform', false)")
         .await?;
-    let run_id = chrono::Utc::now().timestamp();
+    let run_id = chrono::Utc::now().timestamp_micros();
     let subdomain = format!("bench-assistant-{run_id}");
     let dealership: i64 = owner
         .query_typed(

@@ -27,7 +27,7 @@ pub async fn run(database_url: &str, emails: usize, messages: i64) -> Result<(),
     owner
         .batch_execute("SELECT set_config('rylie.scope', 'platform', false)")
         .await?;
-    let run_id = chrono::Utc::now().timestamp();
+    let run_id = chrono::Utc::now().timestamp_micros();
     let dealership: i64 = owner
         .query_typed(
             "INSERT INTO dealerships (name, subdomain, contact_email, handover_email, timezone)
