@@ -277,7 +277,7 @@ SET plan_cache_mode = force_generic_plan
 AS $$
 DECLARE
     v_query tsquery := websearch_to_tsquery('english', p_text);
-    v_signature bit(512) := rylie_query_signature(websearch_to_tsquery('english', p_text));
+    v_signature bit(512) := rylie_query_signature(v_query);
     -- How many candidates the first pass reads: without conditions on the table's columns,
     -- the first candidates are the answer; with them, a few times the shortlist (the free
     -- text's signature lets few non-matches through), and the rest only when that was not

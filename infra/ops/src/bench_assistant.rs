@@ -200,7 +200,6 @@ async fn measure(
     // statements once per database connection from them (migration 0012).
     owner.batch_execute("ANALYZE conversations, messages").await?;
     let backend = state.db.backend_pid().await?;
-    let mut wall = Duration::ZERO;
     let (mut this_thread, mut database) = (Duration::ZERO, Some(Duration::ZERO));
     // Warm-up: the first statements of a session are planned cold.
     for n in 0..turns + 10 {
@@ -223,22 +222,22 @@ async fn measure(
         if n >= 10 {
             times.push(elapsed);
             round_trips.push(outcome.round_trips);
-            wall += elapsed;
             this_thread += thread_after.zip(thread_before).map_or(Duration::ZERO, |(a, b)| a - b);
             database = database
                 .zip(backend_after.zip(backend_before))
                 .map(|(total, (after, before))| total + (after - before));
         }
     }
+    let cpu = CpuShare {
+        turns: u32::try_from(times.len()).unwrap_or(u32::MAX),
+        wall: times.iter().sum(),
+        this_thread,
+        backend: database,
+    };
     Ok(Measured {
         times,
         max_round_trips: round_trips.iter().copied().max().unwrap_or(0),
         mean_round_trips: round_trips.iter().map(|r| f64::from(*r)).sum::<f64>() / round_trips.len().max(1) as f64,
-        cpu: CpuShare {
-            turns: u32::try_from(turns).unwrap_or(u32::MAX),
-            wall,
-            this_thread,
-            backend: database,
-        },
+        cpu,
     })
 }

@@ -31,24 +31,11 @@ fn feed(rows: &[String]) -> String {
 }
 
 async fn dealerships(db: &TestDb) -> (DealershipId, DealershipId) {
-    let owner = db.owner_settings().connect().await.unwrap();
-    owner
-        .batch_execute("SELECT set_config('rylie.scope', 'platform', false)")
-        .await
-        .unwrap();
-    let mut ids = Vec::new();
-    for name in ["alpha", "bravo"] {
-        let id: i64 = owner
-            .query_typed(
-                "INSERT INTO dealerships (name, subdomain) VALUES ($1, $1) RETURNING id",
-                &[(&name, Type::TEXT)],
-            )
-            .await
-            .unwrap()[0]
-            .get(0);
-        ids.push(DealershipId(id));
-    }
-    (ids[0], ids[1])
+    let owner = db.platform_owner().await;
+    (
+        DealershipId(rylie_testkit::add_dealership(&owner, "alpha").await),
+        DealershipId(rylie_testkit::add_dealership(&owner, "bravo").await),
+    )
 }
 
 async fn import(

@@ -397,8 +397,8 @@ async fn search_with(
 /// The order of a [`shortlist`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum ShortlistOrder {
-    /// Newest model year first: read in the index's order, so the search stops at the
-    /// shortlist's last vehicle.
+    /// Newest model year first: ordered on the index entries alone, so the table is read only
+    /// until the shortlist is full.
     #[default]
     Newest,
     /// Lowest price first: every match is read to find them.

@@ -10,24 +10,9 @@ use rylie_testkit::TestDb;
 
 /// Alpha's lot, and one newer Civic at bravo that alpha must never see.
 async fn two_lots(db: &TestDb) -> (DealershipId, DealershipId) {
-    let owner = db.owner_settings().connect().await.unwrap();
-    owner
-        .batch_execute("SELECT set_config('rylie.scope', 'platform', false)")
-        .await
-        .unwrap();
-    let mut ids = Vec::new();
-    for subdomain in ["alpha", "bravo"] {
-        let id: i64 = owner
-            .query_typed(
-                "INSERT INTO dealerships (name, subdomain) VALUES ($1, $1) RETURNING id",
-                &[(&subdomain, Type::TEXT)],
-            )
-            .await
-            .unwrap()[0]
-            .get(0);
-        ids.push(id);
-    }
-    let (alpha, bravo) = (ids[0], ids[1]);
+    let owner = db.platform_owner().await;
+    let alpha = rylie_testkit::add_dealership(&owner, "alpha").await;
+    let bravo = rylie_testkit::add_dealership(&owner, "bravo").await;
     owner
         .query_typed(
             "INSERT INTO vehicles (dealership_id, vin, stock_number, make, model, year, price, body_style,
@@ -197,11 +182,7 @@ async fn a_shortlisted_vehicle_reads_as_the_vehicle_read_by_vin_does() {
 async fn when_the_first_candidates_all_fail_a_condition_the_rest_are_read() {
     let db = TestDb::migrated().await;
     let (alpha, _) = two_lots(&db).await;
-    let owner = db.owner_settings().connect().await.unwrap();
-    owner
-        .batch_execute("SELECT set_config('rylie.scope', 'platform', false)")
-        .await
-        .unwrap();
+    let owner = db.platform_owner().await;
     // Twelve newer Hondas over the budget: more than the first pass reads for a shortlist of one.
     owner
         .query_typed(

@@ -5,21 +5,10 @@ use rylie_store::{Scope, SqlState, Type, scope};
 use rylie_testkit::TestDb;
 
 async fn two_dealerships_with_vehicles(db: &TestDb) -> (i64, i64) {
-    let owner = db.owner_settings().connect().await.unwrap();
-    owner
-        .batch_execute("SELECT set_config('rylie.scope', 'platform', false)")
-        .await
-        .unwrap();
+    let owner = db.platform_owner().await;
     let mut ids = Vec::new();
     for (subdomain, vehicles) in [("alpha", 3), ("bravo", 2)] {
-        let id: i64 = owner
-            .query_typed(
-                "INSERT INTO dealerships (name, subdomain) VALUES ($1, $1) RETURNING id",
-                &[(&subdomain, Type::TEXT)],
-            )
-            .await
-            .unwrap()[0]
-            .get(0);
+        let id = rylie_testkit::add_dealership(&owner, subdomain).await;
         owner
             .query_typed(
                 "INSERT INTO vehicles (dealership_id, stock_number, make, model, year)

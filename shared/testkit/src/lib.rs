@@ -118,6 +118,29 @@ impl TestDb {
     pub fn owner_db(&self) -> Db {
         Db::new(self.owner_settings())
     }
+
+    /// The owner, connected in the platform scope (every dealership's rows): test set-up only.
+    pub async fn platform_owner(&self) -> tokio_postgres::Client {
+        let owner = self.owner_settings().connect().await.expect("connecting as the owner");
+        owner
+            .batch_execute("SELECT set_config('rylie.scope', 'platform', false)")
+            .await
+            .expect("the platform scope");
+        owner
+    }
+}
+
+/// Adds a dealership named `subdomain` (its subdomain too) and returns its id. `owner` is in the
+/// platform scope ([`TestDb::platform_owner`]).
+pub async fn add_dealership(owner: &tokio_postgres::Client, subdomain: &str) -> i64 {
+    owner
+        .query_typed(
+            "INSERT INTO dealerships (name, subdomain) VALUES ($1, $1) RETURNING id",
+            &[(&subdomain, tokio_postgres::types::Type::TEXT)],
+        )
+        .await
+        .unwrap_or_else(|e| panic!("adding dealership {subdomain}: {e}"))[0]
+        .get(0)
 }
 
 impl Drop for TestDb {

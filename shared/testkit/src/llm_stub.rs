@@ -1,9 +1,10 @@
 //! An OpenAI-compatible chat completions server on loopback, for the assistant's tests.
 //!
 //! It is a real HTTP/1.1 server (persistent connections, as OpenAI's are: a client's pooled
-//! connection carries one request after another) speaking the real wire format: chat completions with text or tool calls and their finish
-//! reasons, OpenAI error bodies with their status codes and `Retry-After`, and delays long
-//! enough to trip the client's timeout. Each test starts its own stub; it stops when dropped.
+//! connection carries one request after another) speaking the real wire format: chat
+//! completions with text or tool calls and their finish reasons, OpenAI error bodies with their
+//! status codes and `Retry-After`, and delays long enough to trip the client's timeout. Each
+//! test starts its own stub; it stops when dropped.
 //!
 //! ```text
 //! let stub = LlmStub::scripted(vec![
@@ -177,7 +178,8 @@ async fn answer(stream: &mut TcpStream, shared: &Shared, request: Request) -> st
             return write_response(stream, 400, None, &error_body(400, &message)).await;
         }
     };
-    shared.requests.lock().unwrap().push(request.body.clone());
+    let request_bytes = request.body.len();
+    shared.requests.lock().unwrap().push(request.body);
     let mut reply = (shared.handler)(&body);
     while let StubReply::Delay(wait, next) = reply {
         tokio::time::sleep(wait).await;
@@ -197,13 +199,9 @@ async fn answer(stream: &mut TcpStream, shared: &Shared, request: Request) -> st
         StubReply::Text(content) => (
             200,
             None,
-            completion(number, &model, request.body.len(), Some(content), None),
+            completion(number, &model, request_bytes, Some(content), None),
         ),
-        StubReply::ToolCalls(calls) => (
-            200,
-            None,
-            completion(number, &model, request.body.len(), None, Some(calls)),
-        ),
+        StubReply::ToolCalls(calls) => (200, None, completion(number, &model, request_bytes, None, Some(calls))),
         StubReply::Status(status, retry_after) => (status, retry_after, error_body(status, reason_message(status))),
         StubReply::Raw(status, text) => (status, None, text),
         StubReply::Hangup => {

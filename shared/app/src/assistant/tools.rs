@@ -69,7 +69,8 @@ fn sort_name(order: ShortlistOrder) -> &'static str {
     SORTS
         .iter()
         .find(|(_, known)| *known == order)
-        .map_or("newest", |(name, _)| name)
+        .expect("every order has a name")
+        .0
 }
 
 /// Runs the tools for one turn against the dealership's inventory.

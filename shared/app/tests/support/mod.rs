@@ -35,12 +35,7 @@ pub struct World {
 
 /// The owner, in the platform scope: test set-up only.
 pub async fn owner(db: &TestDb) -> Client {
-    let owner = db.owner_settings().connect().await.unwrap();
-    owner
-        .batch_execute("SELECT set_config('rylie.scope', 'platform', false)")
-        .await
-        .unwrap();
-    owner
+    db.platform_owner().await
 }
 
 async fn id(client: &Client, sql: &str, params: &[(&(dyn rylie_store::ToSql + Sync), Type)]) -> i64 {

@@ -135,9 +135,9 @@ impl<'w> Words<'w> {
 #[derive(Debug, Clone)]
 pub(crate) struct Pattern<'a> {
     elements: Vec<Element<'a>>,
-    /// For each element that must match: its alternatives (words and prefixes). A message
-    /// without one of each cannot match.
-    required: Vec<Vec<(&'a str, bool)>>,
+    /// The elements that must match, by index, the narrowest first: a message without one of
+    /// each one's alternatives (words and prefixes) cannot match.
+    required: Vec<usize>,
 }
 
 #[derive(Debug, Clone)]
@@ -166,20 +166,19 @@ impl<'a> Pattern<'a> {
                 Element { alternatives, optional }
             })
             .collect::<Vec<_>>();
-        let mut required: Vec<Vec<(&str, bool)>> = elements
-            .iter()
-            .filter(|element| !element.optional)
-            .map(|element| element.alternatives.clone())
-            .collect();
+        let mut required: Vec<usize> = (0..elements.len()).filter(|&i| !elements[i].optional).collect();
         // The narrowest first: the check stops at the first the message lacks.
-        required.sort_by_key(Vec::len);
+        required.sort_by_key(|&i| elements[i].alternatives.len());
         Self { elements, required }
     }
 
     fn may_match(&self, words: &Words<'_>) -> bool {
-        self.required
-            .iter()
-            .all(|group| group.iter().any(|&(word, prefix)| words.contains(word, prefix)))
+        self.required.iter().all(|&i| {
+            self.elements[i]
+                .alternatives
+                .iter()
+                .any(|&(word, prefix)| words.contains(word, prefix))
+        })
     }
 
     /// The token range of the first match.
