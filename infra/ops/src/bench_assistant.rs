@@ -9,7 +9,9 @@
 //!
 //! It runs on a current-thread runtime of its own, as the functions do, and prints beside the
 //! percentiles where a turn's time went: its thread's CPU and the database backend's, read
-//! from the kernel's scheduler statistics. The lot is vacuumed and the tables analysed first,
+//! from the kernel's scheduler statistics. The stub shares that thread: the time it spends
+//! answering (parsing the request, writing the completion) is the model's, and is taken out
+//! of each turn's time; the turns' times with it are printed too. The lot is vacuumed and the tables analysed first,
 //! as a running platform's are: the turn's database functions plan once per connection from
 //! the statistics they find.
 
@@ -89,7 +91,8 @@ pub async fn run(database_url: &str, turns: usize, vehicles: i64) -> Result<(), 
          PostgreSQL on loopback, the owner role bound by row-level security"
     );
 
-    let offline = measure(&state, &owner, dealership, turns).await?;
+    println!("{}", machine_reference(&owner).await?);
+    let offline = measure(&state, &owner, dealership, turns, || Duration::ZERO).await?;
     println!(
         "{}",
         summary("offline responder: platform time a message", offline.times)
@@ -118,10 +121,11 @@ pub async fn run(database_url: &str, turns: usize, vehicles: i64) -> Result<(), 
         _ => None,
     })?;
     state.responder = Responder::Model(Box::new(ChatModel::new(&model_settings)));
-    let model = measure(&state, &owner, dealership, turns).await?;
+    let model = measure(&state, &owner, dealership, turns, || stub.busy_time()).await?;
+    println!("{}", summary("model via stub: platform time a message", model.times));
     println!(
         "{}",
-        summary("model via stub (answers at once): a message", model.times)
+        summary("    the same turns with the stub's own work", model.with_model)
     );
     println!(
         "    round trips a turn: max {}, mean {:.2}",
@@ -133,21 +137,25 @@ pub async fn run(database_url: &str, turns: usize, vehicles: i64) -> Result<(), 
 }
 
 struct Measured {
+    /// Each turn's time without the model's.
     times: Vec<Duration>,
+    /// Each turn's time as the caller waited for it, the model's included.
+    with_model: Vec<Duration>,
     max_round_trips: u32,
     mean_round_trips: f64,
     cpu: CpuShare,
 }
 
 /// Where a turn's time went, on average: CPU of this thread (the platform's code, the stub
-/// and the kernel's loopback work for both: the bench runs on one current-thread runtime)
-/// and of the database backend serving the turns, read from the kernel's scheduler
-/// statistics (`/proc/.../schedstat`, nanoseconds on CPU). The rest is waiting: for the WAL
-/// flush of a commit, for the scheduler.
+/// and the kernel's loopback work for both: the bench runs on one current-thread runtime),
+/// the part of it the stub spent answering, and the database backend's CPU, read from the
+/// kernel's scheduler statistics (`/proc/.../schedstat`, nanoseconds on CPU). The rest is
+/// waiting: for the WAL flush of a commit, for the scheduler.
 struct CpuShare {
     turns: u32,
     wall: Duration,
     this_thread: Duration,
+    model: Duration,
     backend: Option<Duration>,
 }
 
@@ -160,11 +168,29 @@ impl std::fmt::Display for CpuShare {
             per_turn(self.wall),
             per_turn(self.this_thread)
         )?;
+        if !self.model.is_zero() {
+            write!(f, " (the stub answering: {:.3} ms)", per_turn(self.model))?;
+        }
         match self.backend {
             Some(backend) => write!(f, " and {:.3} ms CPU of the database backend", per_turn(backend)),
             None => write!(f, " (the database backend's CPU is not readable here)"),
         }
     }
+}
+
+/// How fast this host is right now, to read the figures by: on the development machine the
+/// same binary's turns, the database's CPU included, take from 1× to 2× as long from one
+/// quarter of an hour to the next (other tenants of the host; a loop of integer arithmetic
+/// does not slow down with them). The reference involves none of the platform's code: a
+/// `SELECT 1` round trip to the database on loopback, ~0.047 ms in the fast periods.
+async fn machine_reference(owner: &tokio_postgres::Client) -> Result<String, BoxError> {
+    let mut round_trips = Vec::with_capacity(2000);
+    for _ in 0..2000 {
+        let started = Instant::now();
+        owner.query_typed("SELECT 1", &[]).await?;
+        round_trips.push(started.elapsed());
+    }
+    Ok(summary("machine reference: a SELECT 1 round trip", round_trips))
 }
 
 /// Nanoseconds on CPU of a thread or process, from its `schedstat`.
@@ -178,13 +204,17 @@ fn backend_cpu(pid: i32) -> Option<Duration> {
     cpu_time(&format!("/proc/{pid}/schedstat"))
 }
 
+/// `turns` customer messages, five to a new conversation, each timed; `model_time` is the
+/// model's time so far (the stub's busy time), taken out of each turn's.
 async fn measure(
     state: &State,
     owner: &tokio_postgres::Client,
     dealership: i64,
     turns: usize,
+    model_time: impl Fn() -> Duration,
 ) -> Result<Measured, BoxError> {
     let mut times = Vec::with_capacity(turns);
+    let mut with_model = Vec::with_capacity(turns);
     let mut round_trips = Vec::with_capacity(turns);
     let conversations: Vec<i64> = owner
         .query_typed(
@@ -200,7 +230,7 @@ async fn measure(
     // statements once per database connection from them (migration 0012).
     owner.batch_execute("ANALYZE conversations, messages").await?;
     let backend = state.db.backend_pid().await?;
-    let (mut this_thread, mut database) = (Duration::ZERO, Some(Duration::ZERO));
+    let (mut this_thread, mut database, mut model) = (Duration::ZERO, Some(Duration::ZERO), Duration::ZERO);
     // Warm-up: the first statements of a session are planned cold.
     for n in 0..turns + 10 {
         let input = TurnInput {
@@ -212,15 +242,19 @@ async fn measure(
             deadline: turn::deadline_within(Duration::from_secs(20)),
         };
         let (thread_before, backend_before) = (cpu_time("/proc/thread-self/schedstat"), backend_cpu(backend));
+        let model_before = model_time();
         let started = Instant::now();
         let outcome = turn::take_turn(state, &input).await?;
         let elapsed = started.elapsed();
+        let model_spent = model_time() - model_before;
         let (thread_after, backend_after) = (cpu_time("/proc/thread-self/schedstat"), backend_cpu(backend));
         if outcome.reply.is_none() || outcome.model_failure.is_some() {
             return Err(format!("turn {n} gave no answer: {:?}", outcome.trace).into());
         }
         if n >= 10 {
-            times.push(elapsed);
+            times.push(elapsed.saturating_sub(model_spent));
+            with_model.push(elapsed);
+            model += model_spent;
             round_trips.push(outcome.round_trips);
             this_thread += thread_after.zip(thread_before).map_or(Duration::ZERO, |(a, b)| a - b);
             database = database
@@ -230,12 +264,14 @@ async fn measure(
     }
     let cpu = CpuShare {
         turns: u32::try_from(times.len()).unwrap_or(u32::MAX),
-        wall: times.iter().sum(),
+        wall: with_model.iter().sum(),
         this_thread,
+        model,
         backend: database,
     };
     Ok(Measured {
         times,
+        with_model,
         max_round_trips: round_trips.iter().copied().max().unwrap_or(0),
         mean_round_trips: round_trips.iter().map(|r| f64::from(*r)).sum::<f64>() / round_trips.len().max(1) as f64,
         cpu,

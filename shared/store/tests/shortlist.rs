@@ -55,6 +55,24 @@ async fn stock_numbers(
     (stock, shortlist.round_trips)
 }
 
+/// Twelve 2024 vehicles of `make` and `model` at 60,001-60,012, stock numbers `prefix`1-12.
+async fn add_twelve_over_budget(db: &TestDb, dealership: DealershipId, prefix: &str, make: &str, model: &str) {
+    db.platform_owner()
+        .await
+        .query_typed(
+            "INSERT INTO vehicles (dealership_id, stock_number, make, model, year, price, features)
+             SELECT $1, $2 || n, $3, $4, 2024, 60000 + n, '[]' FROM generate_series(1, 12) n",
+            &[
+                (&dealership.0, Type::INT8),
+                (&prefix, Type::TEXT),
+                (&make, Type::TEXT),
+                (&model, Type::TEXT),
+            ],
+        )
+        .await
+        .unwrap();
+}
+
 fn honda() -> VehicleQuery {
     VehicleQuery {
         make: Some("honda".into()),
@@ -182,16 +200,8 @@ async fn a_shortlisted_vehicle_reads_as_the_vehicle_read_by_vin_does() {
 async fn when_the_first_candidates_all_fail_a_condition_the_rest_are_read() {
     let db = TestDb::migrated().await;
     let (alpha, _) = two_lots(&db).await;
-    let owner = db.platform_owner().await;
     // Twelve newer Hondas over the budget: more than the first pass reads for a shortlist of one.
-    owner
-        .query_typed(
-            "INSERT INTO vehicles (dealership_id, stock_number, make, model, year, price, features)
-             SELECT $1, 'N' || n, 'Honda', 'Pilot', 2024, 60000 + n, '[]' FROM generate_series(1, 12) n",
-            &[(&alpha.0, Type::INT8)],
-        )
-        .await
-        .unwrap();
+    add_twelve_over_budget(&db, alpha, "N", "Honda", "Pilot").await;
     let app = db.app_settings().connect().await.unwrap();
     let under = VehicleQuery {
         price_max: Some(25_000.0),
@@ -203,4 +213,42 @@ async fn when_the_first_candidates_all_fail_a_condition_the_rest_are_read() {
     assert_eq!(found, ["A3", "A1"]);
     let (found, _) = stock_numbers(&app, alpha, &honda(), ShortlistOrder::Newest, 2).await;
     assert_eq!(found, ["N12", "N11"]);
+}
+
+/// Several makes (a misspelling close to more than one) are each read newest first and merged,
+/// in the first pass and in the second.
+#[tokio::test]
+async fn several_makes_are_merged_newest_first() {
+    let db = TestDb::migrated().await;
+    let (alpha, _) = two_lots(&db).await;
+    // Twelve newer Toyotas over the budget: the first pass for a shortlist of one reads them.
+    add_twelve_over_budget(&db, alpha, "T", "Toyota", "Tundra").await;
+    let app = db.app_settings().connect().await.unwrap();
+    // The function scopes its own statement, as `vehicles::shortlist` calls it.
+    let shortlist = async |makes: &[&str], price_max: Option<f64>, limit: i32| -> Vec<String> {
+        let rows = app
+            .query_typed(
+                "SELECT stock_number FROM rylie_vehicle_shortlist($1, NULL, $2, NULL, NULL, NULL, NULL,
+                             $3::float8::numeric, NULL, NULL, NULL, NULL, NULL, false, $4)",
+                &[
+                    (&alpha.0, Type::INT8),
+                    (&makes, Type::TEXT_ARRAY),
+                    (&price_max, Type::FLOAT8),
+                    (&limit, Type::INT4),
+                ],
+            )
+            .await
+            .unwrap();
+        rows.iter().map(|row| row.get(0)).collect()
+    };
+    assert_eq!(shortlist(&["honda", "toyota"], None, 3).await, ["T12", "T11", "T10"]);
+    assert_eq!(
+        shortlist(&["toyota", "honda"], Some(25_000.0), 5).await,
+        ["A5", "A3", "A1"]
+    );
+    assert_eq!(
+        shortlist(&["honda", "toyota"], Some(25_000.0), 1).await,
+        ["A5"],
+        "the first pass read eight Tundras over the budget: the second reads the rest"
+    );
 }

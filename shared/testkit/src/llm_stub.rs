@@ -17,7 +17,7 @@
 use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -51,6 +51,8 @@ struct Shared {
     /// The bodies as received (parsed when asked for: the stub answers at once).
     requests: Mutex<Vec<Vec<u8>>>,
     completions: Mutex<u64>,
+    /// Time spent answering, waits excluded (see [`LlmStub::busy_time`]).
+    busy: Mutex<Duration>,
 }
 
 /// A running stub; stopped (with every open connection) when dropped.
@@ -80,6 +82,7 @@ impl LlmStub {
             handler: Box::new(handler),
             requests: Mutex::new(Vec::new()),
             completions: Mutex::new(0),
+            busy: Mutex::new(Duration::ZERO),
         });
         let state = shared.clone();
         let server = tokio::spawn(async move {
@@ -121,6 +124,14 @@ impl LlmStub {
         format!("http://{}/v1", self.address)
     }
 
+    /// How long the stub has spent answering so far: from holding a whole request to having
+    /// written its response (parsing it, choosing the reply, writing it), its `Delay` waits
+    /// excluded. This is the model's side of an exchange; the assistant bench, which runs the
+    /// stub on the platform's own thread, takes it out of the platform's time.
+    pub fn busy_time(&self) -> Duration {
+        *self.shared.busy.lock().unwrap()
+    }
+
     /// The JSON bodies of the chat completion requests received, in order.
     pub fn requests(&self) -> Vec<Value> {
         let bodies = self.shared.requests.lock().unwrap();
@@ -156,14 +167,24 @@ async fn serve(mut stream: TcpStream, shared: Arc<Shared>) {
                 return;
             }
         };
-        if answer(&mut stream, &shared, request).await.is_err() {
+        let started = Instant::now();
+        let mut waited = Duration::ZERO;
+        let answered = answer(&mut stream, &shared, request, &mut waited).await;
+        *shared.busy.lock().unwrap() += started.elapsed().saturating_sub(waited);
+        if answered.is_err() {
             return;
         }
     }
 }
 
-/// Answers one request; an error: the connection is done (hung up on, or gone).
-async fn answer(stream: &mut TcpStream, shared: &Shared, request: Request) -> std::io::Result<()> {
+/// Answers one request, adding the time it waited (`Delay`) to `waited`; an error: the
+/// connection is done (hung up on, or gone).
+async fn answer(
+    stream: &mut TcpStream,
+    shared: &Shared,
+    request: Request,
+    waited: &mut Duration,
+) -> std::io::Result<()> {
     if request.method != "POST" || request.path.trim_end_matches('/') != "/v1/chat/completions" {
         let message = format!(
             "the stub serves POST /v1/chat/completions, not {} {}",
@@ -182,7 +203,9 @@ async fn answer(stream: &mut TcpStream, shared: &Shared, request: Request) -> st
     shared.requests.lock().unwrap().push(request.body);
     let mut reply = (shared.handler)(&body);
     while let StubReply::Delay(wait, next) = reply {
+        let slept = Instant::now();
         tokio::time::sleep(wait).await;
+        *waited += slept.elapsed();
         reply = *next;
     }
     let number = {
