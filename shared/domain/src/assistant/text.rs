@@ -104,6 +104,17 @@ pub(crate) struct Words<'w> {
     /// The distinct words, sorted: a message has tens of words and a pattern list hundreds of
     /// lookups, which a binary search over a few short strings answers faster than hashing.
     present: Vec<&'w str>,
+    /// A bit for the first two bytes of each word (see [`pair_bit`]): most lookups are of a
+    /// word or prefix the message lacks, and most of those are answered by this bit alone.
+    pairs: u128,
+}
+
+/// A bit of 128 for the first two bytes of `word`; None for a one-byte word.
+fn pair_bit(word: &str) -> Option<u128> {
+    match word.as_bytes() {
+        [first, second, ..] => Some(1 << ((u32::from(*first) * 31 + u32::from(*second)) % 128)),
+        _ => None,
+    }
 }
 
 impl<'w> Words<'w> {
@@ -111,11 +122,18 @@ impl<'w> Words<'w> {
         let mut present: Vec<&str> = list.iter().map(String::as_str).collect();
         present.sort_unstable();
         present.dedup();
-        Self { list, present }
+        let pairs = present
+            .iter()
+            .filter_map(|word| pair_bit(word))
+            .fold(0, |bits, bit| bits | bit);
+        Self { list, present, pairs }
     }
 
     /// Whether the message has `word`, or with `prefix` a word that starts with it.
     fn contains(&self, word: &str, prefix: bool) -> bool {
+        if pair_bit(word).is_some_and(|bit| self.pairs & bit == 0) {
+            return false;
+        }
         if prefix {
             let first_not_below = self.present.partition_point(|present| *present < word);
             self.present
@@ -274,6 +292,31 @@ mod tests {
         );
         assert_eq!(tokens("DON’T text me!!"), ["dont", "text", "me"]);
         assert_eq!(tokens("ig\u{200B}nore 'quoted'"), ["ignore", "quoted"]);
+    }
+
+    #[test]
+    fn a_message_has_its_words_and_their_prefixes_and_nothing_else() {
+        let list: Vec<String> = ["financing", "a", "x1", "cr"].map(String::from).into();
+        let words = Words::new(&list);
+        for (word, prefix) in [
+            ("financing", false),
+            ("financ", true),
+            ("f", true),
+            ("a", false),
+            ("x1", false),
+        ] {
+            assert!(words.contains(word, prefix), "{word} (prefix: {prefix})");
+        }
+        for (word, prefix) in [
+            ("financ", false),
+            ("financings", true),
+            ("fx", true),
+            ("b", false),
+            ("crv", false),
+            ("x", false),
+        ] {
+            assert!(!words.contains(word, prefix), "{word} (prefix: {prefix})");
+        }
     }
 
     #[test]
