@@ -134,11 +134,14 @@ $$;
 CREATE OR REPLACE FUNCTION rylie_queue_event(p_dealership bigint, p_type text, p_payload jsonb) RETURNS void
 LANGUAGE plpgsql
 AS $$
+DECLARE
+    -- One event, one id, whichever webhooks receive it.
+    v_event uuid := gen_random_uuid();
 BEGIN
     IF EXISTS (SELECT FROM webhooks w
                 WHERE w.dealership_id = p_dealership AND w.is_active AND p_type = ANY (w.events)) THEN
         INSERT INTO webhook_deliveries (dealership_id, webhook_id, event_id, event_type, payload, next_attempt_at)
-        SELECT p_dealership, w.id, gen_random_uuid(), p_type, p_payload, now()
+        SELECT p_dealership, w.id, v_event, p_type, p_payload, now()
           FROM webhooks w
          WHERE w.dealership_id = p_dealership AND w.is_active AND p_type = ANY (w.events);
     END IF;
