@@ -150,7 +150,7 @@ struct Measured {
 /// and the kernel's loopback work for both: the bench runs on one current-thread runtime),
 /// the part of it the stub spent answering, and the database backend's CPU, read from the
 /// kernel's scheduler statistics (`/proc/.../schedstat`, nanoseconds on CPU). The rest is
-/// waiting: for the WAL flush of a commit, for the scheduler.
+/// waiting: for the scheduler, and for the WAL flush of a turn that hands over.
 struct CpuShare {
     turns: u32,
     wall: Duration,
