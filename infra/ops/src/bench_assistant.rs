@@ -11,9 +11,9 @@
 //! percentiles where a turn's time went: its thread's CPU and the database backend's, read
 //! from the kernel's scheduler statistics. The stub shares that thread: the time it spends
 //! answering (parsing the request, writing the completion) is the model's, and is taken out
-//! of each turn's time; the turns' times with it are printed too. The lot is vacuumed and the tables analysed first,
-//! as a running platform's are: the turn's database functions plan once per connection from
-//! the statistics they find.
+//! of each turn's time; the turns' times with it are printed too. The lot is vacuumed and the
+//! tables analysed first, as a running platform's are: the turn's database functions plan
+//! once per connection from the statistics they find.
 
 use std::time::{Duration, Instant};
 

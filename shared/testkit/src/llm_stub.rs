@@ -418,3 +418,43 @@ fn reason_phrase(status: u16) -> &'static str {
         _ => "Status",
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// One chat completion request on a fresh connection; the response's status line.
+    async fn post(stub: &LlmStub) -> String {
+        let mut stream = TcpStream::connect(stub.address).await.unwrap();
+        let body = r#"{"model":"m","messages":[{"role":"user","content":"Hi"}]}"#;
+        let request = format!(
+            "POST /v1/chat/completions HTTP/1.1\r\nHost: stub\r\nContent-Type: application/json\r\n\
+             Content-Length: {}\r\n\r\n{body}",
+            body.len()
+        );
+        stream.write_all(request.as_bytes()).await.unwrap();
+        // The stub keeps connections open until the client closes its side.
+        stream.shutdown().await.unwrap();
+        let mut response = String::new();
+        stream.read_to_string(&mut response).await.unwrap();
+        response.lines().next().unwrap_or_default().to_owned()
+    }
+
+    #[tokio::test]
+    async fn busy_time_counts_answering_and_not_the_waits() {
+        let stub = LlmStub::scripted(vec![
+            StubReply::Delay(Duration::from_millis(300), Box::new(StubReply::Text("late".into()))),
+            StubReply::Text("Hello".into()),
+        ])
+        .await;
+        assert_eq!(stub.busy_time(), Duration::ZERO);
+        assert_eq!(post(&stub).await, "HTTP/1.1 200 OK");
+        assert_eq!(post(&stub).await, "HTTP/1.1 200 OK");
+        let busy = stub.busy_time();
+        assert!(busy > Duration::ZERO, "two answers took no time: {busy:?}");
+        assert!(
+            busy < Duration::from_millis(300),
+            "the 300 ms wait was counted: {busy:?}"
+        );
+    }
+}
