@@ -196,9 +196,10 @@ impl<'c> InventoryTools<'c> {
                     condition: text("condition"),
                     ..VehicleQuery::default()
                 };
+                let sort = text("sort");
                 let order = SORTS
                     .iter()
-                    .find(|(name, _)| text("sort").as_deref() == Some(*name))
+                    .find(|(name, _)| sort.as_deref() == Some(*name))
                     .map_or(ShortlistOrder::default(), |(_, order)| *order);
                 let limit = args.get("limit").and_then(Value::as_i64).unwrap_or(MAX_RESULTS);
                 self.search(&query, order, limit).await.map(|found| {
