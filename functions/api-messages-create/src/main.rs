@@ -1,3 +1,4 @@
 //! `POST /v1/dealerships/{dealership_id}/conversations/{conversation_id}/messages`: sends a customer message; answers with the assistant's reply.
 
-rylie_app::http_function!(rylie_app::routes::conversations::customer_message);
+// The chat model's HTTPS client is built during init, not by the first customer's message.
+rylie_app::http_function!(rylie_app::routes::conversations::customer_message, warm_up: rylie_app::State::responder);

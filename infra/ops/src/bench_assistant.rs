@@ -120,7 +120,7 @@ pub async fn run(database_url: &str, turns: usize, vehicles: i64) -> Result<(), 
         "LLM_BASE_URL" => Some(stub.base_url()),
         _ => None,
     })?;
-    state.responder = Responder::Model(Box::new(ChatModel::new(&model_settings)));
+    state.responder = Responder::Model(Box::new(ChatModel::new(&model_settings))).into();
     let model = measure(&state, &owner, dealership, turns, || stub.busy_time()).await?;
     println!("{}", summary("model via stub: platform time a message", model.times));
     println!(

@@ -52,7 +52,7 @@ pub async fn run(database_url: &str, emails: usize, messages: i64) -> Result<(),
         _ => None,
     })?;
     let mut state = State::new(config, rylie_store::Db::new(settings.clone()))?;
-    state.mailer = Mailer::ses(&aws);
+    state.mailer = Mailer::ses(&aws).into();
     let notice = staff_notice::Notice {
         subject: "Inventory feed held: import 1 needs your confirmation".into(),
         lines: vec!["This feed would deactivate 800 of 1,000 active vehicles.".into()],
@@ -76,7 +76,7 @@ pub async fn run(database_url: &str, emails: usize, messages: i64) -> Result<(),
             headers: Vec::new(),
         };
         let started = Instant::now();
-        state.mailer.send(&email).await?;
+        state.mailer().send(&email).await?;
         bare.push(started.elapsed());
     }
     let messages_sent: Vec<_> = (0..emails)

@@ -64,14 +64,14 @@ pub async fn run(database_url: &str, mails: usize) -> Result<(), BoxError> {
         _ => None,
     })?;
     let mut state = State::new(config, rylie_store::Db::new(settings))?;
-    state.files = BlobStore::s3(&aws, bucket.clone());
+    state.files = BlobStore::s3(&aws, bucket.clone()).into();
 
     let template: Value = serde_json::from_str(include_str!("../../../events/mail-inbound.json"))?;
     let mut ids = Vec::with_capacity(mails);
     for n in 0..mails {
         let id = format!("bench{run_id}x{n}");
         state
-            .files
+            .files()
             .put(
                 &format!("mail/inbound/{id}"),
                 lead_mail(run_id, n).into_bytes(),
@@ -83,7 +83,7 @@ pub async fn run(database_url: &str, mails: usize) -> Result<(), BoxError> {
     let mut reads = Vec::with_capacity(mails);
     for id in &ids {
         let started = Instant::now();
-        state.files.read(&format!("mail/inbound/{id}"), 40 << 20).await?;
+        state.files().read(&format!("mail/inbound/{id}"), 40 << 20).await?;
         reads.push(started.elapsed());
     }
     let mut totals = Vec::with_capacity(mails);

@@ -149,7 +149,7 @@ pub async fn run(state: &State, dealership: DealershipId, id: i64) -> Result<Out
             .map(|at| (Utc::now() - at).num_minutes().max(0) as f64 / 60.0),
     };
     let rules = analysis::analyse(&lines, &context);
-    let (analysis, source, model_error) = match &state.responder {
+    let (analysis, source, model_error) = match state.responder() {
         Responder::Offline => (rules, "rules", None),
         Responder::Model(model) => match model_reading(model, &lines).await {
             Ok(reading) => {

@@ -137,7 +137,7 @@ pub async fn each_record(
             }
             Handled::Retry(reason) => {
                 let delay = retry_delay_seconds(receive_count, random_unit());
-                if let (Some(sqs), Some(url), Some(receipt)) = (&state.sqs, queue_url, receipt.as_deref())
+                if let (Some(sqs), Some(url), Some(receipt)) = (state.sqs(), queue_url, receipt.as_deref())
                     && let Err(error) = sqs.hide_for(url, receipt, delay).await
                 {
                     tracing::warn!(message_id = %id, %error, "could not set the retry's backoff; the queue's visibility timeout applies");
@@ -323,7 +323,7 @@ async fn defer(state: &State, message: &SqsMessage, until: chrono::DateTime<chro
     let wait = (until - chrono::Utc::now()).num_seconds().max(1);
     let wait = u32::try_from(wait).unwrap_or(rylie_cloud::queue::MAX_VISIBILITY_SECONDS);
     let hidden = match (
-        &state.sqs,
+        state.sqs(),
         &state.config.email_queue_url,
         message.receipt_handle.as_deref(),
     ) {
@@ -347,7 +347,7 @@ pub async fn submit<O: std::fmt::Debug, E: From<rylie_cloud::CloudError>>(
     message: &JobMessage,
     run_here: impl AsyncFnOnce() -> Result<O, E>,
 ) -> Result<(), E> {
-    match (&state.sqs, queue_url) {
+    match (state.sqs(), queue_url) {
         (Some(sqs), Some(queue_url)) => {
             sqs.send(queue_url, message).await?;
         }

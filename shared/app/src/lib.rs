@@ -48,13 +48,20 @@ pub async fn start(function: &'static str) -> Result<State, BoxError> {
 
 /// The whole `main` of an HTTP function: `rylie_app::http_function!(handler);`. Its access
 /// rule comes from infra/routes.tsv, by package name.
+///
+/// `rylie_app::http_function!(handler, warm_up: State::responder);` also builds, during init,
+/// a client the state otherwise builds on first use, so the first request does not pay for it.
 #[macro_export]
 macro_rules! http_function {
     ($handler:path) => {
+        $crate::http_function!($handler, warm_up: |_: &$crate::State| ());
+    };
+    ($handler:path, warm_up: $warm_up:expr) => {
         #[tokio::main(flavor = "current_thread")]
         async fn main() -> Result<(), $crate::BoxError> {
             let access = $crate::routes::registry::access_of(env!("CARGO_PKG_NAME"));
             let state = $crate::start(env!("CARGO_PKG_NAME")).await?;
+            ($warm_up)(&state);
             $crate::http::serve(&state, access, $handler).await
         }
     };

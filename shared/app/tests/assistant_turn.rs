@@ -141,7 +141,7 @@ fn use_model(world: &mut World, stub: &LlmStub) {
         _ => None,
     })
     .unwrap();
-    world.state.responder = Responder::Model(Box::new(ChatModel::new(&settings)));
+    world.state.responder = Responder::Model(Box::new(ChatModel::new(&settings))).into();
 }
 
 /// A model that searches for Hondas, then answers `draft` whatever the search found.
@@ -1215,7 +1215,7 @@ async fn a_model_that_answers_nonsense_leaves_the_rules_analysis_with_the_error(
 async fn the_cron_queues_idle_and_closed_conversations_and_the_worker_analyses_them() {
     let mut world = world().await;
     let queue = rylie_testkit::sqs::MotoQueue::create("rylie-analysis").await;
-    world.state.sqs = Some(rylie_cloud::Sqs::new(&rylie_testkit::moto_config().await));
+    world.state.sqs = Some(rylie_cloud::Sqs::new(&rylie_testkit::moto_config().await)).into();
     world.state.config.analysis_queue_url = Some(queue.url.clone());
     let (_, key) = world
         .api_key(world.dealer_a, &["conversations:write", "messages:write"])

@@ -267,8 +267,8 @@ async fn world_with_cloud() -> (World, Cloud) {
         .await
         .unwrap();
     let mut world = World::new().await;
-    world.state.sqs = Some(Sqs::new(&aws));
-    world.state.mailer = Mailer::ses(&aws);
+    world.state.sqs = Some(Sqs::new(&aws)).into();
+    world.state.mailer = Mailer::ses(&aws).into();
     world.state.config.email_queue_url = Some(queue.url.clone());
     world.state.config.email_from = Some(format!("Rylie <{sender}>"));
     world.state.config.app_base_url = Some("https://app.rylie.test".to_owned());
@@ -415,7 +415,7 @@ async fn an_unreachable_mail_service_hands_the_message_back_for_a_retry() {
         .retry_config(aws_config::retry::RetryConfig::disabled())
         .load()
         .await;
-    world.state.mailer = Mailer::ses(&nowhere);
+    world.state.mailer = Mailer::ses(&nowhere).into();
     let token = "0ddba11".repeat(9);
     let message = password_reset_message(world.user_a, Some(world.dealer_a), &token);
     world
@@ -439,7 +439,7 @@ async fn an_unreachable_mail_service_hands_the_message_back_for_a_retry() {
     assert!(cloud.queue.receive().await.records.is_empty(), "backing off");
 
     // SES is back: the redelivered message sends.
-    world.state.mailer = Mailer::ses(&moto_config().await);
+    world.state.mailer = Mailer::ses(&moto_config().await).into();
     let response = jobs::email(&world.state, one_message("unreachable", message.to_json().unwrap())).await;
     assert!(response.batch_item_failures.is_empty());
     let rows = delivery_rows(&world).await;
@@ -478,12 +478,12 @@ async fn ses_failing_twice_then_succeeding_sends_exactly_one_email() {
     let token = "5e5fa11".repeat(9);
     let message = reset_job(&world, world.user_a, &token).await;
     let body = message.to_json().unwrap();
-    world.state.mailer = unreachable_ses();
+    world.state.mailer = unreachable_ses().into();
     for attempt in 1..=2 {
         let response = jobs::email(&world.state, one_message("flaky", body.clone())).await;
         assert_eq!(response.batch_item_failures.len(), 1, "attempt {attempt} handed back");
     }
-    world.state.mailer = Mailer::ses(&moto_config().await);
+    world.state.mailer = Mailer::ses(&moto_config().await).into();
     assert!(
         jobs::email(&world.state, one_message("flaky", body.clone()))
             .await
@@ -514,7 +514,7 @@ async fn one_message_delivered_to_two_workers_at_once_has_one_effect() {
     let message = reset_job(&world, world.user_a, &token).await;
     // A second worker: its own state, its own connection, the same database, SES and queue.
     let mut second = rylie_app::State::init(world.state.config.clone()).await.unwrap();
-    second.mailer = world.state.mailer.clone();
+    second.mailer = world.state.mailer().clone().into();
     second.sqs = world.state.sqs.clone();
     let body = message.to_json().unwrap();
     let (first, other) = tokio::join!(

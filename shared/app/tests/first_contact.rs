@@ -180,7 +180,7 @@ async fn in_quiet_hours_the_message_waits_hidden_in_its_queue_until_the_morning(
         ))
         .await;
     let queue = MotoQueue::create("rylie-email").await;
-    world.state.sqs = Some(Sqs::new(&rylie_testkit::moto_config().await));
+    world.state.sqs = Some(Sqs::new(&rylie_testkit::moto_config().await)).into();
     world.state.config.email_queue_url = Some(queue.url.clone());
     email::submit(&world.state, &message(&world, lead)).await.unwrap();
     // Received as if its queue's visibility timeout were one second.

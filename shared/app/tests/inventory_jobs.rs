@@ -39,8 +39,8 @@ async fn world_with_cloud() -> (World, Cloud) {
     s3.create_bucket().bucket(&bucket).send().await.unwrap();
     let queue = MotoQueue::create("rylie-inventory-import").await;
     let mut world = World::new().await;
-    world.state.files = BlobStore::s3(&aws, bucket.clone());
-    world.state.sqs = Some(Sqs::new(&aws));
+    world.state.files = BlobStore::s3(&aws, bucket.clone()).into();
+    world.state.sqs = Some(Sqs::new(&aws)).into();
     world.state.config.inventory_import_queue_url = Some(queue.url.clone());
     (world, Cloud { s3, bucket, queue })
 }
@@ -211,7 +211,7 @@ async fn messages_that_can_never_succeed_are_acknowledged_and_unreachable_storag
     assert!(import_rows(&world, world.dealer_a).await.is_empty());
 
     // A dropped file whose storage cannot be reached: handed back to SQS for a retry.
-    world.state.files = BlobStore::s3(&moto_config().await, "no-such-bucket".to_owned());
+    world.state.files = BlobStore::s3(&moto_config().await, "no-such-bucket".to_owned()).into();
     let key = incoming_key(DealershipId(world.dealer_a), true, "x.tsv");
     let body = json!({"Records": [{"eventName": "ObjectCreated:Put", "s3": {
         "bucket": {"name": "no-such-bucket"}, "object": {"key": key, "size": 10, "sequencer": "02"}

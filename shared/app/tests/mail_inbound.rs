@@ -98,8 +98,8 @@ impl Mailroom {
             .queue_url
             .unwrap();
         let mut world = World::new().await;
-        world.state.files = BlobStore::s3(&aws, bucket.clone());
-        world.state.sqs = Some(Sqs::new(&aws));
+        world.state.files = BlobStore::s3(&aws, bucket.clone()).into();
+        world.state.sqs = Some(Sqs::new(&aws)).into();
         world.state.config.email_queue_url = Some(email_queue.clone());
         world.state.config.inbound_mail_domain = Some("in.rylie.test".into());
         Self {

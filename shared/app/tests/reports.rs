@@ -587,8 +587,8 @@ async fn through_the_email_queue_a_redelivered_report_is_one_raw_email_with_its_
         .unwrap();
     let mut world = World::new().await;
     seed(&world).await;
-    world.state.sqs = Some(Sqs::new(&aws));
-    world.state.mailer = Mailer::ses(&aws);
+    world.state.sqs = Some(Sqs::new(&aws)).into();
+    world.state.mailer = Mailer::ses(&aws).into();
     world.state.config.email_queue_url = Some(queue.url.clone());
     world.state.config.email_from = Some(format!("Rylie Reports <{sender}>"));
     let recipient = format!("{}@alpha.test", unique_name("gm"));

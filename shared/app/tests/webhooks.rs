@@ -753,7 +753,7 @@ async fn an_endpoint_failing_for_a_day_is_disabled_and_re_enabled_by_a_call() {
 async fn queued_world() -> (World, MotoQueue) {
     let queue = MotoQueue::create("rylie-webhook").await;
     let mut world = local_world().await;
-    world.state.sqs = Some(rylie_cloud::Sqs::new(&moto_config().await));
+    world.state.sqs = Some(rylie_cloud::Sqs::new(&moto_config().await)).into();
     world.state.config.webhooks.queue_url = Some(queue.url.clone());
     (world, queue)
 }

@@ -10,6 +10,8 @@ pub mod queue;
 pub mod rate_limit;
 pub mod secrets;
 
+/// The AWS configuration every client is built from.
+pub use aws_config::SdkConfig;
 pub use blob::{BlobStore, PresignedUpload};
 pub use mail::{Attachment, Mailer, OutgoingEmail};
 pub use queue::{JobMessage, Sqs};

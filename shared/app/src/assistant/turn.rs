@@ -190,7 +190,7 @@ pub async fn take_turn(state: &State, input: &TurnInput<'_>) -> Result<TurnOutco
         Some(plan) => plan,
         None => {
             let mut tools = InventoryTools::new(&client, input.dealership);
-            let draft = match &state.responder {
+            let draft = match state.responder() {
                 Responder::Offline => {
                     Ok(offline::respond(&context, input.text, &classification, &hours, &mut tools).await)
                 }

@@ -249,7 +249,7 @@ pub(crate) async fn send_once(
         .await
         .map_err(StoreError::query("claiming an e-mail delivery"))?;
 
-    let sent = state.mailer.send(&email).await;
+    let sent = state.mailer().send(&email).await;
     let tx = scope::begin(client, scope).await?;
     let outcome = match sent {
         Ok(message_id) => {

@@ -235,7 +235,7 @@ async fn prepare<'a>(
     if access != Access::Probe {
         let (subject, tier) = caller::rate_subject(principal.as_ref(), client_ip.as_deref());
         let now = chrono::Utc::now().timestamp();
-        let decision = state.limiter.check(&subject, tier, now).await;
+        let decision = state.limiter().check(&subject, tier, now).await;
         rate_headers.extend(decision.headers(now));
         if !decision.allowed {
             return Err(ApiError::rate_limited(decision.retry_after_seconds(now)));

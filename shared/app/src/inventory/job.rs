@@ -80,7 +80,7 @@ async fn create(state: &State, dealership: DealershipId, new: &NewImport) -> Res
 /// Puts the import on its queue, or runs it now when there is no queue (local running).
 /// `reason` tells a first submission from a confirmation in the idempotency key.
 pub async fn start(state: &State, dealership: DealershipId, import_id: i64, reason: &str) -> Result<Import, JobError> {
-    match (&state.sqs, &state.config.inventory_import_queue_url) {
+    match (state.sqs(), &state.config.inventory_import_queue_url) {
         (Some(sqs), Some(queue_url)) => {
             let message = JobMessage {
                 r#type: JOB_TYPE.to_owned(),
@@ -181,7 +181,7 @@ pub async fn run(state: &State, dealership: DealershipId, import_id: i64) -> Res
         source,
     };
     std::fs::create_dir_all(&temp_dir).map_err(temp_error)?;
-    match state.files.download_to_file(key, &temp).await {
+    match state.files().download_to_file(key, &temp).await {
         Ok(_) => {}
         Err(CloudError::BlobNotFound { .. }) => {
             return failed(&format!("the stored file {key} is missing")).await;

@@ -63,7 +63,7 @@ async fn receive(state: &State, record: &SimpleEmailRecord) -> Result<(), MailEr
             .or_else(|| mail.source.clone()),
         rcpt_to: record.ses.receipt.recipients.clone(),
         subject: mail.common_headers.subject.clone(),
-        s3_bucket: state.files.bucket().map(str::to_owned),
+        s3_bucket: state.files().bucket().map(str::to_owned),
         received_at: record.ses.receipt.timestamp,
         sender_authenticated: Some(
             [&record.ses.receipt.spf_verdict, &record.ses.receipt.dkim_verdict]
@@ -212,7 +212,7 @@ async fn work(
         let reason = "the mail's row names no stored message".to_owned();
         return Ok(ended(dealership, Status::Failed, reason, notes));
     };
-    let raw = match state.files.read(key, mime::MAX_MESSAGE_BYTES as u64).await {
+    let raw = match state.files().read(key, mime::MAX_MESSAGE_BYTES as u64).await {
         Ok(raw) => raw,
         Err(error) if !error.is_transient() => {
             return Ok(ended(dealership, Status::Failed, error.to_string(), notes));
@@ -328,11 +328,11 @@ async fn submit_feeds(
             email.ses_message_id,
             crate::inventory::drop::clean_file_name(Some(&name))
         );
-        state.files.put(&key, attachment.bytes.clone(), "text/plain").await?;
+        state.files().put(&key, attachment.bytes.clone(), "text/plain").await?;
         let new = NewImport {
             source: Source::Email,
             file_name: Some(name),
-            s3_bucket: state.files.bucket().map(str::to_owned),
+            s3_bucket: state.files().bucket().map(str::to_owned),
             s3_key: Some(key),
             content_hash: None,
             byte_size: Some(attachment.bytes.len() as i64),

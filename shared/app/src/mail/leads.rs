@@ -174,7 +174,7 @@ async fn queue_first_contact(state: &State, recipient: &Recipient, lead: i64) ->
     if recipient.first_contact == "none" {
         return Ok(());
     }
-    let (Some(sqs), Some(queue_url)) = (&state.sqs, &state.config.email_queue_url) else {
+    let (Some(sqs), Some(queue_url)) = (state.sqs(), &state.config.email_queue_url) else {
         tracing::warn!(lead, "first contact not queued: no EMAIL_QUEUE_URL");
         return Ok(());
     };

@@ -83,7 +83,7 @@ pub async fn run(state: &State, now: DateTime<Utc>) -> Result<CronSummary, Store
             .filter(|run| claimed.contains(&run.period.key(run.dealership)))
         {
             let message = job::message(run.dealership, &run.period);
-            match (&state.sqs, &state.config.report_queue_url) {
+            match (state.sqs(), &state.config.report_queue_url) {
                 (Some(sqs), Some(queue_url)) => match sqs.send(queue_url, &message).await {
                     Ok(_) => summary.queued += 1,
                     Err(error) => {

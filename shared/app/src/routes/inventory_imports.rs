@@ -113,7 +113,7 @@ async fn upload(ctx: Ctx<'_>, request: Request) -> Result<Response<Body>, ApiErr
         hex::encode(crate::auth::random_bytes::<8>())
     );
     ctx.state
-        .files
+        .files()
         .put(&key, bytes.to_vec(), "text/plain")
         .await
         .map_err(|error| {
@@ -123,7 +123,7 @@ async fn upload(ctx: Ctx<'_>, request: Request) -> Result<Response<Body>, ApiErr
     let new = NewImport {
         source: Source::Upload,
         file_name: Some(file_name),
-        s3_bucket: ctx.state.files.bucket().map(str::to_owned),
+        s3_bucket: ctx.state.files().bucket().map(str::to_owned),
         s3_key: Some(key),
         content_hash: None,
         byte_size: Some(bytes.len() as i64),
@@ -194,10 +194,10 @@ async fn upload_url(ctx: Ctx<'_>, request: Request) -> Result<Response<Body>, Ap
     let key = incoming_key(dealership, full_feed, &clean_file_name(file_name.as_deref()));
     let upload = ctx
         .state
-        .files
+        .files()
         .presign_put(&key, "text/plain", UPLOAD_URL_LIFETIME)
         .await
-        .map_err(|error| match ctx.state.files.bucket() {
+        .map_err(|error| match ctx.state.files().bucket() {
             None => ApiError::bad_request(
                 "pre-signed uploads need S3, and this installation keeps files locally: send the file as the body",
             ),

@@ -92,7 +92,7 @@ async fn claim(state: &State) -> Result<Vec<store::DueDelivery>, StoreError> {
 /// Queues one attempt, or delivers it here when no queue is configured.
 async fn hand_over(state: &State, delivery: store::DueDelivery) -> Result<(), BoxError> {
     let dealership = DealershipId(delivery.dealership_id);
-    match (&state.sqs, &state.config.webhooks.queue_url) {
+    match (state.sqs(), &state.config.webhooks.queue_url) {
         (Some(sqs), Some(queue_url)) => {
             sqs.send(queue_url, &job::message(dealership, delivery.id)).await?;
         }

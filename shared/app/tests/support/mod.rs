@@ -209,7 +209,11 @@ impl Answer {
 
 /// The `.eml` files in the outbox, oldest first.
 pub fn outbox(world: &World) -> Vec<String> {
-    let dir = world.state.mailer.outbox_dir().expect("the world mails to the outbox");
+    let dir = world
+        .state
+        .mailer()
+        .outbox_dir()
+        .expect("the world mails to the outbox");
     let Ok(entries) = std::fs::read_dir(dir) else {
         return Vec::new();
     };
