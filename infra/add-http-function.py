@@ -53,6 +53,11 @@ publish.workspace = true
 rylie-app.workspace = true
 tokio.workspace = true
 
+[features]
+# Jobs run in-process when no queue is configured (local running); infra/deploy.sh builds with
+# --no-default-features, and every job goes to its queue.
+default = ["rylie-app/in-process-jobs"]
+
 [lints]
 workspace = true
 ''')

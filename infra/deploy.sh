@@ -60,7 +60,8 @@ package_args=()
 for fn in "${functions[@]}"; do
   package_args+=(--package "$fn")
 done
-cargo lambda build --release --arm64 "${package_args[@]}"
+# --no-default-features: no in-process jobs; every job goes to its queue (rylie_app::jobs::submit).
+cargo lambda build --release --arm64 --no-default-features "${package_args[@]}"
 
 for fn in "${functions[@]}"; do
   [[ -x "target/lambda/$fn/bootstrap" ]] || fail "cargo lambda build did not produce target/lambda/$fn/bootstrap"

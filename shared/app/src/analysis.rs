@@ -119,7 +119,8 @@ pub async fn submit(state: &State, message: &JobMessage) -> Result<(), AnalysisE
         )
         .await
     })
-    .await
+    .await?;
+    Ok(())
 }
 
 /// Analyses conversation `id` unless nothing has been said since its last analysis.

@@ -339,25 +339,42 @@ async fn defer(state: &State, message: &SqsMessage, until: chrono::DateTime<chro
 }
 
 /// Hands `message` to the queue at `queue_url`, or, with no queue configured (one machine),
-/// runs it right here with `run_here` and logs what it did: the one way every producer submits
-/// a job.
+/// runs it right here with `run_here`, logs what it did and returns its outcome: the one way
+/// every producer submits a job.
+///
+/// Running here is the `in-process-jobs` feature, a default of every function crate so that
+/// `cargo lambda watch` and the tests run jobs without queues. Deployed builds turn it off
+/// (`cargo lambda build --no-default-features`, infra/deploy.sh): a function that only queues a
+/// job then carries none of that job's code (the analysis and its model client in
+/// api-conversations-update, SES and the e-mail job in api-messages-create), and a missing
+/// queue is a [`CloudError::NoQueue`] rather than work done where nobody expects it.
+///
+/// [`CloudError::NoQueue`]: rylie_cloud::CloudError::NoQueue
 pub async fn submit<O: std::fmt::Debug, E: From<rylie_cloud::CloudError>>(
     state: &State,
     queue_url: Option<&str>,
     message: &JobMessage,
     run_here: impl AsyncFnOnce() -> Result<O, E>,
-) -> Result<(), E> {
-    match (state.sqs(), queue_url) {
-        (Some(sqs), Some(queue_url)) => {
-            sqs.send(queue_url, message).await?;
-        }
-        _ => {
-            let outcome = run_here().await?;
-            tracing::info!(job = %message.r#type, key = %message.idempotency_key, ?outcome,
-                           "job run in-process (no queue configured)");
-        }
+) -> Result<Option<O>, E> {
+    if let (Some(sqs), Some(queue_url)) = (state.sqs(), queue_url) {
+        sqs.send(queue_url, message).await?;
+        return Ok(None);
     }
-    Ok(())
+    #[cfg(feature = "in-process-jobs")]
+    {
+        let outcome = run_here().await?;
+        tracing::info!(job = %message.r#type, key = %message.idempotency_key, ?outcome,
+                       "job run in-process (no queue configured)");
+        Ok(Some(outcome))
+    }
+    #[cfg(not(feature = "in-process-jobs"))]
+    {
+        drop(run_here);
+        Err(rylie_cloud::CloudError::NoQueue {
+            job: message.r#type.clone(),
+        }
+        .into())
+    }
 }
 
 /// The record's body as a job message. One that does not parse is recorded in `job_failures`
@@ -467,5 +484,38 @@ mod tests {
         assert!((120..=240).contains(&middle), "{middle}");
         let random = random_unit();
         assert!((0.0..1.0).contains(&random));
+    }
+
+    /// Run in both builds by the test command: with `in-process-jobs` (the default) and
+    /// without it, as deployed.
+    #[tokio::test(flavor = "current_thread")]
+    async fn without_a_queue_a_job_runs_here_only_where_in_process_jobs_are_built_in() {
+        // Nothing listens on port 1: the job must not need the database to be run or refused.
+        let url = "postgres://nobody@127.0.0.1:1/none";
+        let config = crate::Config::from_lookup("api-test", |name| (name == "DATABASE_URL").then(|| url.to_owned()))
+            .expect("a database URL is all the configuration needs");
+        let db = rylie_store::Db::new(rylie_store::ConnectSettings::from_url(url).unwrap());
+        let state = State::new(config, db).unwrap();
+        let message = JobMessage {
+            r#type: "email".to_owned(),
+            version: 1,
+            dealership_id: None,
+            idempotency_key: "email:test".to_owned(),
+            payload: serde_json::json!({}),
+        };
+        let mut ran = false;
+        let submitted: Result<Option<&str>, rylie_cloud::CloudError> = submit(&state, None, &message, async || {
+            ran = true;
+            Ok("sent")
+        })
+        .await;
+        if cfg!(feature = "in-process-jobs") {
+            assert_eq!(submitted.unwrap(), Some("sent"));
+            assert!(ran);
+        } else {
+            let error = submitted.unwrap_err().to_string();
+            assert!(error.starts_with("no queue is configured for email jobs"), "{error}");
+            assert!(!ran, "a deployed build never runs a job where it was submitted");
+        }
     }
 }

@@ -73,6 +73,14 @@ pub enum CloudError {
         message: String,
     },
 
+    /// A job has no queue to go to, and this build cannot run it in-process (a deployed
+    /// build; see `rylie_app::jobs::submit`). A configuration error: retrying changes nothing.
+    #[error(
+        "no queue is configured for {job} jobs (its *_QUEUE_URL variable), and this build runs no job in-process: \
+         deployed functions are built with --no-default-features"
+    )]
+    NoQueue { job: String },
+
     /// A job message body is not a valid envelope; `message` says which part is wrong.
     #[error("invalid job message: {message}")]
     InvalidJobMessage { message: String },

@@ -51,5 +51,6 @@ pub use job::{EmailError, Outcome};
 /// Hands a job to the e-mail queue, or runs it right here when no queue is configured.
 pub async fn submit(state: &State, message: &JobMessage) -> Result<(), EmailError> {
     let queue = state.config.email_queue_url.as_deref();
-    crate::jobs::submit(state, queue, message, async || job::run(state, message, None).await).await
+    crate::jobs::submit(state, queue, message, async || job::run(state, message, None).await).await?;
+    Ok(())
 }

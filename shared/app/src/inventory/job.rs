@@ -80,19 +80,17 @@ async fn create(state: &State, dealership: DealershipId, new: &NewImport) -> Res
 /// Puts the import on its queue, or runs it now when there is no queue (local running).
 /// `reason` tells a first submission from a confirmation in the idempotency key.
 pub async fn start(state: &State, dealership: DealershipId, import_id: i64, reason: &str) -> Result<Import, JobError> {
-    match (state.sqs(), &state.config.inventory_import_queue_url) {
-        (Some(sqs), Some(queue_url)) => {
-            let message = JobMessage {
-                r#type: JOB_TYPE.to_owned(),
-                version: 1,
-                dealership_id: Some(dealership.0),
-                idempotency_key: format!("{JOB_TYPE}:{import_id}:{reason}"),
-                payload: json!({ "import_id": import_id }),
-            };
-            sqs.send(queue_url, &message).await?;
-            read(state, dealership, import_id).await
-        }
-        _ => run(state, dealership, import_id).await,
+    let message = JobMessage {
+        r#type: JOB_TYPE.to_owned(),
+        version: 1,
+        dealership_id: Some(dealership.0),
+        idempotency_key: format!("{JOB_TYPE}:{import_id}:{reason}"),
+        payload: json!({ "import_id": import_id }),
+    };
+    let queue = state.config.inventory_import_queue_url.as_deref();
+    match crate::jobs::submit(state, queue, &message, async || run(state, dealership, import_id).await).await? {
+        Some(ran_here) => Ok(ran_here),
+        None => read(state, dealership, import_id).await,
     }
 }
 

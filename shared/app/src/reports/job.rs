@@ -78,7 +78,8 @@ impl ReportError {
 /// Hands a report job to the report queue, or runs it right here when no queue is configured.
 pub async fn submit(state: &State, message: &JobMessage) -> Result<(), ReportError> {
     let queue = state.config.report_queue_url.as_deref();
-    crate::jobs::submit(state, queue, message, async || run(state, message, None).await).await
+    crate::jobs::submit(state, queue, message, async || run(state, message, None).await).await?;
+    Ok(())
 }
 
 /// Runs one report job message. `sqs_message_id` is recorded with an unusable message.

@@ -92,18 +92,13 @@ async fn claim(state: &State) -> Result<Vec<store::DueDelivery>, StoreError> {
 /// Queues one attempt, or delivers it here when no queue is configured.
 async fn hand_over(state: &State, delivery: store::DueDelivery) -> Result<(), BoxError> {
     let dealership = DealershipId(delivery.dealership_id);
-    match (state.sqs(), &state.config.webhooks.queue_url) {
-        (Some(sqs), Some(queue_url)) => {
-            sqs.send(queue_url, &job::message(dealership, delivery.id)).await?;
-        }
-        _ => {
-            let outcome = job::deliver(state, dealership, delivery.id).await?;
-            tracing::info!(
-                delivery_id = delivery.id,
-                ?outcome,
-                "webhook delivered in-process (no WEBHOOK_QUEUE_URL)"
-            );
-        }
-    }
+    let queue = state.config.webhooks.queue_url.as_deref();
+    let message = job::message(dealership, delivery.id);
+    crate::jobs::submit(state, queue, &message, async || {
+        job::deliver(state, dealership, delivery.id)
+            .await
+            .map_err(BoxError::from)
+    })
+    .await?;
     Ok(())
 }
