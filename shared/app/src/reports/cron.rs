@@ -92,9 +92,16 @@ pub async fn run(state: &State, now: DateTime<Utc>) -> Result<CronSummary, Store
                         reports::release_run(&tx, &message.idempotency_key).await?;
                     }
                 },
-                _ => {
+                _ if cfg!(feature = "in-process-jobs") => {
                     summary.queued += 1;
                     in_process.push(message);
+                }
+                _ => {
+                    // A deployed build without REPORT_QUEUE_URL: refuse, and leave the period
+                    // to the run after the configuration is fixed.
+                    summary.failed += 1;
+                    tracing::error!(key = %message.idempotency_key, "report job not queued: no REPORT_QUEUE_URL");
+                    reports::release_run(&tx, &message.idempotency_key).await?;
                 }
             }
         }
