@@ -42,7 +42,7 @@ pub struct State {
     pub key_usage: crate::auth::key_usage::KeyUsage,
     /// Uploaded and received files: S3, or a local folder.
     pub files: OnceLock<BlobStore>,
-    /// SQS, when any job queue is configured; None: jobs run in-process.
+    /// SQS, when any job queue is configured; None: no queue (see `jobs::submit`).
     pub sqs: OnceLock<Option<Sqs>>,
     /// Outgoing mail: SES, or `.eml` files in `<LOCAL_DATA_DIR>/outbox` on one machine.
     pub mailer: OnceLock<Mailer>,
@@ -151,7 +151,8 @@ impl State {
         })
     }
 
-    /// SQS when any job queue is configured; `None`: jobs run in-process.
+    /// SQS when any job queue is configured. `None`: a submitted job runs in-process where
+    /// the build has `in-process-jobs`, and is refused where it has not (`jobs::submit`).
     pub fn sqs(&self) -> Option<&Sqs> {
         self.sqs
             .get_or_init(|| match &self.aws {
