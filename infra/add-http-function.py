@@ -49,6 +49,12 @@ rust-version.workspace = true
 license.workspace = true
 publish.workspace = true
 
+# A thin entry point whose behaviour is tested in rylie-app: no test harness to build and link.
+[[bin]]
+name = "{name}"
+path = "src/main.rs"
+test = false
+
 [dependencies]
 rylie-app.workspace = true
 tokio.workspace = true
