@@ -100,7 +100,10 @@ pub async fn run(database_url: &str, turns: usize, vehicles: i64) -> Result<(), 
     let offline = measure(&state, &owner, dealership, turns, || Duration::ZERO).await?;
     println!(
         "{}",
-        summary("offline responder: platform time a message", offline.times)
+        summary(
+            "offline responder: platform time a message",
+            offline.tail.platform_times()
+        )
     );
     println!(
         "    round trips a turn: max {}, mean {:.2}",
@@ -128,7 +131,10 @@ pub async fn run(database_url: &str, turns: usize, vehicles: i64) -> Result<(), 
     })?;
     state.responder = Responder::Model(Box::new(ChatModel::new(&model_settings))).into();
     let model = measure(&state, &owner, dealership, turns, || stub.busy_time()).await?;
-    println!("{}", summary("model via stub: platform time a message", model.times));
+    println!(
+        "{}",
+        summary("model via stub: platform time a message", model.tail.platform_times())
+    );
     println!(
         "{}",
         summary("    the same turns with the stub's own work", model.with_model)
@@ -144,8 +150,6 @@ pub async fn run(database_url: &str, turns: usize, vehicles: i64) -> Result<(), 
 }
 
 struct Measured {
-    /// Each turn's time without the model's.
-    times: Vec<Duration>,
     /// Each turn's time as the caller waited for it, the model's included.
     with_model: Vec<Duration>,
     max_round_trips: u32,
@@ -161,6 +165,13 @@ struct Measured {
 struct Tail {
     /// Each measured turn, in order.
     turns: Vec<TurnCost>,
+}
+
+impl Tail {
+    /// Each turn's time without the model's.
+    fn platform_times(&self) -> Vec<Duration> {
+        self.turns.iter().map(|turn| turn.platform).collect()
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -270,7 +281,6 @@ async fn measure(
     turns: usize,
     model_time: impl Fn() -> Duration,
 ) -> Result<Measured, BoxError> {
-    let mut times = Vec::with_capacity(turns);
     let mut with_model = Vec::with_capacity(turns);
     let mut round_trips = Vec::with_capacity(turns);
     let mut tail = Vec::with_capacity(turns);
@@ -310,7 +320,6 @@ async fn measure(
             return Err(format!("turn {n} gave no answer: {:?}", outcome.trace).into());
         }
         if n >= 10 {
-            times.push(elapsed.saturating_sub(model_spent));
             with_model.push(elapsed);
             model += model_spent;
             round_trips.push(outcome.round_trips);
@@ -329,14 +338,13 @@ async fn measure(
         }
     }
     let cpu = CpuShare {
-        turns: u32::try_from(times.len()).unwrap_or(u32::MAX),
+        turns: u32::try_from(tail.len()).unwrap_or(u32::MAX),
         wall: with_model.iter().sum(),
         this_thread,
         model,
         backend: database,
     };
     Ok(Measured {
-        times,
         with_model,
         max_round_trips: round_trips.iter().copied().max().unwrap_or(0),
         mean_round_trips: round_trips.iter().map(|r| f64::from(*r)).sum::<f64>() / round_trips.len().max(1) as f64,
