@@ -98,19 +98,7 @@ pub async fn run(database_url: &str, turns: usize, vehicles: i64) -> Result<(), 
 
     println!("{}", machine_reference(&owner).await?);
     let offline = measure(&state, &owner, dealership, turns, || Duration::ZERO).await?;
-    println!(
-        "{}",
-        summary(
-            "offline responder: platform time a message",
-            offline.tail.platform_times()
-        )
-    );
-    println!(
-        "    round trips a turn: max {}, mean {:.2}",
-        offline.max_round_trips, offline.mean_round_trips
-    );
-    println!("{}", offline.cpu);
-    println!("{}", offline.tail);
+    offline.print("offline responder", false);
 
     let stub = LlmStub::start(|body| {
         let last = body["messages"]
@@ -131,87 +119,71 @@ pub async fn run(database_url: &str, turns: usize, vehicles: i64) -> Result<(), 
     })?;
     state.responder = Responder::Model(Box::new(ChatModel::new(&model_settings))).into();
     let model = measure(&state, &owner, dealership, turns, || stub.busy_time()).await?;
-    println!(
-        "{}",
-        summary("model via stub: platform time a message", model.tail.platform_times())
-    );
-    println!(
-        "{}",
-        summary("    the same turns with the stub's own work", model.with_model)
-    );
-    println!(
-        "    round trips a turn: max {}, mean {:.2}",
-        model.max_round_trips, model.mean_round_trips
-    );
-    println!("{}", model.cpu);
-    println!("{}", model.tail);
+    model.print("model via stub", true);
     println!("    model requests: {}", stub.requests().len());
     Ok(())
 }
 
-struct Measured {
-    /// Each turn's time as the caller waited for it, the model's included.
-    with_model: Vec<Duration>,
-    max_round_trips: u32,
-    mean_round_trips: f64,
-    cpu: CpuShare,
-    tail: Tail,
-}
-
-/// Where the slowest 1 % of turns' time went, against the median turn's: CPU of this thread
-/// or of the backend (the same work done slower, or more work), or neither (waiting). Beside
-/// it, a bare `SELECT 1` round trip timed right after each turn: when it is slow too around
-/// those turns, the host was (the turn's work did not change).
-struct Tail {
-    /// Each measured turn, in order.
-    turns: Vec<TurnCost>,
-}
-
-impl Tail {
-    /// Each turn's time without the model's.
-    fn platform_times(&self) -> Vec<Duration> {
-        self.turns.iter().map(|turn| turn.platform).collect()
-    }
-}
+/// The measured turns, in order, each with where its time went.
+struct Measured(Vec<TurnCost>);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 struct TurnCost {
     /// The platform's time: the turn's without the model's.
     platform: Duration,
+    /// The turn's time as the caller waited for it, the model's included.
+    with_model: Duration,
+    /// The model's time (the stub's busy time).
+    model: Duration,
     this_thread: Duration,
-    backend: Duration,
+    /// None where the backend's statistics are not readable.
+    backend: Option<Duration>,
+    round_trips: u32,
     /// A `SELECT 1` round trip right after the turn.
     probe: Duration,
 }
 
-impl std::fmt::Display for Tail {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        if self.turns.is_empty() {
-            return Ok(());
+impl Measured {
+    /// The responder's figures: the platform's time, the caller's too when a model took part,
+    /// round trips, and where the time went on average and in the slowest turns.
+    fn print(&self, responder: &str, with_model: bool) {
+        println!(
+            "{}",
+            summary(
+                &format!("{responder}: platform time a message"),
+                self.times(|t| t.platform)
+            )
+        );
+        if with_model {
+            println!(
+                "{}",
+                summary(
+                    "    the same turns with the stub's own work",
+                    self.times(|t| t.with_model)
+                )
+            );
         }
-        let mut turns = self.turns.clone();
-        turns.sort();
-        let ms = |d: Duration| d.as_secs_f64() * 1000.0;
-        let slowest = &turns[turns.len() - turns.len().div_ceil(100)..];
-        let mean =
-            |part: fn(&TurnCost) -> Duration| ms(slowest.iter().map(part).sum::<Duration>()) / slowest.len() as f64;
-        let median = turns[turns.len() / 2];
-        let mut probes: Vec<Duration> = turns.iter().map(|t| t.probe).collect();
-        probes.sort();
-        write!(
-            f,
-            "    the slowest 1 % of turns: {:.3} ms, of which {:.3} ms CPU of this thread and {:.3} ms of the backend \
-             (the median turn: {:.3}, {:.3} and {:.3} ms); a SELECT 1 right after them: {:.3} ms (after any turn, p50: {:.3} ms)",
-            mean(|t| t.platform),
-            mean(|t| t.this_thread),
-            mean(|t| t.backend),
-            ms(median.platform),
-            ms(median.this_thread),
-            ms(median.backend),
-            mean(|t| t.probe),
-            ms(probes[probes.len() / 2]),
+        println!("{}", self.round_trips());
+        println!("{}", CpuShare(self));
+        println!("{}", Tail(self));
+    }
+
+    fn times(&self, part: fn(&TurnCost) -> Duration) -> Vec<Duration> {
+        self.0.iter().map(part).collect()
+    }
+
+    fn round_trips(&self) -> String {
+        let round_trips: Vec<u32> = self.0.iter().map(|turn| turn.round_trips).collect();
+        format!(
+            "    round trips a turn: max {}, mean {:.2}",
+            round_trips.iter().copied().max().unwrap_or(0),
+            round_trips.iter().map(|r| f64::from(*r)).sum::<f64>() / round_trips.len().max(1) as f64
         )
     }
+}
+
+fn ms(duration: Duration) -> f64 {
+    duration.as_secs_f64() * 1000.0
 }
 
 /// Where a turn's time went, on average: CPU of this thread (the platform's code, the stub
@@ -219,30 +191,67 @@ impl std::fmt::Display for Tail {
 /// the part of it the stub spent answering, and the database backend's CPU, read from the
 /// kernel's scheduler statistics (`/proc/.../schedstat`, nanoseconds on CPU). The rest is
 /// waiting: for the scheduler, and for the WAL flush of a turn that hands over.
-struct CpuShare {
-    turns: u32,
-    wall: Duration,
-    this_thread: Duration,
-    model: Duration,
-    backend: Option<Duration>,
-}
+struct CpuShare<'a>(&'a Measured);
 
-impl std::fmt::Display for CpuShare {
+impl std::fmt::Display for CpuShare<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let per_turn = |total: Duration| total.as_secs_f64() * 1000.0 / f64::from(self.turns.max(1));
+        let turns = &self.0.0;
+        let per_turn =
+            |part: fn(&TurnCost) -> Duration| ms(turns.iter().map(part).sum::<Duration>()) / turns.len().max(1) as f64;
         write!(
             f,
             "    a turn on average: {:.3} ms wall, of which {:.3} ms CPU of this process's thread",
-            per_turn(self.wall),
-            per_turn(self.this_thread)
+            per_turn(|t| t.with_model),
+            per_turn(|t| t.this_thread)
         )?;
-        if !self.model.is_zero() {
-            write!(f, " (the stub answering: {:.3} ms)", per_turn(self.model))?;
+        if turns.iter().any(|t| !t.model.is_zero()) {
+            write!(f, " (the stub answering: {:.3} ms)", per_turn(|t| t.model))?;
         }
-        match self.backend {
-            Some(backend) => write!(f, " and {:.3} ms CPU of the database backend", per_turn(backend)),
-            None => write!(f, " (the database backend's CPU is not readable here)"),
+        if turns.iter().all(|t| t.backend.is_some()) {
+            write!(
+                f,
+                " and {:.3} ms CPU of the database backend",
+                per_turn(|t| t.backend.unwrap_or_default())
+            )
+        } else {
+            write!(f, " (the database backend's CPU is not readable here)")
         }
+    }
+}
+
+/// Where the slowest 1 % of turns' time went, against the median turn's: CPU of this thread
+/// or of the backend (the same work done slower, or more work), or neither (waiting). Beside
+/// it, a bare `SELECT 1` round trip timed right after each turn: when it is slow too around
+/// those turns, the host was (the turn's work did not change).
+struct Tail<'a>(&'a Measured);
+
+impl std::fmt::Display for Tail<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.0.0.is_empty() {
+            return Ok(());
+        }
+        let mut turns = self.0.0.clone();
+        turns.sort();
+        let slowest = &turns[turns.len() - turns.len().div_ceil(100)..];
+        let mean =
+            |part: fn(&TurnCost) -> Duration| ms(slowest.iter().map(part).sum::<Duration>()) / slowest.len() as f64;
+        let backend = |t: &TurnCost| t.backend.unwrap_or_default();
+        let median = turns[turns.len() / 2];
+        let mut probes = self.0.times(|t| t.probe);
+        probes.sort();
+        write!(
+            f,
+            "    the slowest 1 % of turns: {:.3} ms, of which {:.3} ms CPU of this thread and {:.3} ms of the backend \
+             (the median turn: {:.3}, {:.3} and {:.3} ms); a SELECT 1 right after them: {:.3} ms (after any turn, p50: {:.3} ms)",
+            mean(|t| t.platform),
+            mean(|t| t.this_thread),
+            mean(backend),
+            ms(median.platform),
+            ms(median.this_thread),
+            ms(backend(&median)),
+            mean(|t| t.probe),
+            ms(probes[probes.len() / 2]),
+        )
     }
 }
 
@@ -281,9 +290,7 @@ async fn measure(
     turns: usize,
     model_time: impl Fn() -> Duration,
 ) -> Result<Measured, BoxError> {
-    let mut with_model = Vec::with_capacity(turns);
-    let mut round_trips = Vec::with_capacity(turns);
-    let mut tail = Vec::with_capacity(turns);
+    let mut measured = Vec::with_capacity(turns);
     let conversations: Vec<i64> = owner
         .query_typed(
             "INSERT INTO conversations (dealership_id, channel)
@@ -298,7 +305,6 @@ async fn measure(
     // statements once per database connection from them (migration 0012).
     owner.batch_execute("ANALYZE conversations, messages").await?;
     let backend = state.db.backend_pid().await?;
-    let (mut this_thread, mut database, mut model) = (Duration::ZERO, Some(Duration::ZERO), Duration::ZERO);
     // Warm-up: the first statements of a session are planned cold.
     for n in 0..turns + 10 {
         let input = TurnInput {
@@ -320,35 +326,18 @@ async fn measure(
             return Err(format!("turn {n} gave no answer: {:?}", outcome.trace).into());
         }
         if n >= 10 {
-            with_model.push(elapsed);
-            model += model_spent;
-            round_trips.push(outcome.round_trips);
-            let thread_spent = thread_after.zip(thread_before).map_or(Duration::ZERO, |(a, b)| a - b);
-            let backend_spent = backend_after.zip(backend_before).map(|(after, before)| after - before);
-            this_thread += thread_spent;
-            database = database.zip(backend_spent).map(|(total, spent)| total + spent);
             let probe_started = Instant::now();
             owner.query_typed("SELECT 1", &[]).await?;
-            tail.push(TurnCost {
+            measured.push(TurnCost {
                 platform: elapsed.saturating_sub(model_spent),
-                this_thread: thread_spent,
-                backend: backend_spent.unwrap_or_default(),
+                with_model: elapsed,
+                model: model_spent,
+                this_thread: thread_after.zip(thread_before).map_or(Duration::ZERO, |(a, b)| a - b),
+                backend: backend_after.zip(backend_before).map(|(after, before)| after - before),
+                round_trips: outcome.round_trips,
                 probe: probe_started.elapsed(),
             });
         }
     }
-    let cpu = CpuShare {
-        turns: u32::try_from(tail.len()).unwrap_or(u32::MAX),
-        wall: with_model.iter().sum(),
-        this_thread,
-        model,
-        backend: database,
-    };
-    Ok(Measured {
-        with_model,
-        max_round_trips: round_trips.iter().copied().max().unwrap_or(0),
-        mean_round_trips: round_trips.iter().map(|r| f64::from(*r)).sum::<f64>() / round_trips.len().max(1) as f64,
-        cpu,
-        tail: Tail { turns: tail },
-    })
+    Ok(Measured(measured))
 }

@@ -74,7 +74,9 @@ pub enum CloudError {
     },
 
     /// A job has no queue to go to, and this build cannot run it in-process (a deployed
-    /// build; see `rylie_app::jobs::submit`). A configuration error: retrying changes nothing.
+    /// build; see `rylie_app::jobs::submit`). A configuration error, counted as transient: a
+    /// job that meets it is retried and, while the variable is missing, ends in its dead-letter
+    /// queue, from where it can be redriven once the variable is set.
     #[error(
         "no queue is configured for {job} jobs (its *_QUEUE_URL variable), and this build runs no job in-process: \
          deployed functions are built with --no-default-features"
